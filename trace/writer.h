@@ -1,0 +1,158 @@
+/* trace/: writing a tangle trace. Used by the preloaded tracer (tracer/) and
+ * by tests and benches that make synthetic traces.
+ *
+ * The fast path (tg_stream_emit) is inline: a bounds check, a 16-byte store
+ * and a release store of the chunk's `used`. No locks, no malloc, no system
+ * call. Everything else (claiming a chunk, growing the file, the meta stream)
+ * is in writer.c behind the run-wide lock in the file header.
+ *
+ * Every function returns 0 or -errno; none prints, none aborts.
+ */
+#ifndef TG_TRACE_WRITER_H
+#define TG_TRACE_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "trace/format.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+/* A process's handle on the trace: the shared mapping of the whole file.
+ * One per process; after fork the child calls tg_writer_after_fork(). */
+struct tg_writer {
+    int fd;
+    struct tg_file_header *hdr;   /* start of the mapping */
+    size_t reserved;              /* bytes of address space reserved for the mapping */
+    uint32_t process;             /* this process's index */
+    uint32_t clock;               /* enum tg_clock, copied from the header */
+    /* the meta stream's current chunk is shared by all processes: found
+     * through the header under the lock, never cached here */
+};
+
+/* A thread's stream: lives in the thread's TLS, written only by it. */
+struct tg_stream {
+    struct tg_writer *w;
+    struct tg_chunk_header *chunk;   /* NULL until the first record */
+    uint8_t *pos, *end;              /* free space of the current chunk */
+    uint64_t tick_base;
+    uint32_t owner;                  /* thread index */
+    uint32_t seq;                    /* next chunk's sequence number */
+    uint64_t lost;                   /* records dropped since the last LOST record */
+};
+
+/* Opens PATH for writing: creates and initialises it if it is empty or does
+ * not exist, joins it otherwise (another process of the run made it; exec'd
+ * images and tracers started under `tangle run` join). Allocates this
+ * process's index and writes its PROCESS meta record and module map.
+ * PROGRAM is argv[0] (for the header of a new file), CMDLINE argv joined. */
+int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
+                   const char *cmdline);
+/* In a fork child: new process index and PROCESS record (parent = the
+ * forking process). The mapping is inherited; nothing is reopened. */
+int tg_writer_after_fork(struct tg_writer *w, uint32_t parent_process);
+/* Process end: marks FINISHED + exit status if this is the root process,
+ * closes nothing the kernel would not (the mapping stays valid for other
+ * threads still writing). */
+void tg_writer_finish(struct tg_writer *w, int wait_status);
+
+uint32_t tg_writer_new_thread(struct tg_writer *w);   /* atomic, never fails */
+
+/* Meta stream appends, serialised by the run-wide lock. */
+int tg_writer_meta(struct tg_writer *w, const struct tg_meta *rec);
+/* Records a stack; returns its new id (>0) or 0 if it could not. */
+uint32_t tg_writer_stack(struct tg_writer *w, const uint64_t *frames, uint32_t n);
+/* Rescans the loaded modules (dl_iterate_phdr) and records those not yet
+ * recorded for this process. Call when a new address is unknown (dlopen). */
+int tg_writer_modules(struct tg_writer *w);
+
+/* ---- time ---- */
+static inline uint64_t tg_tick(uint32_t clock)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (clock == TG_CLOCK_TSC)
+        return __rdtsc();
+#endif
+    (void)clock;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- streams ---- */
+void tg_stream_init(struct tg_stream *s, struct tg_writer *w, uint32_t thread);
+/* Slow path: claims a new chunk or writes a TIME record, then reserves room.
+ * Returns NULL (and counts the record lost) if no space can be had. */
+struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
+                                         uint64_t tick);
+/* Closes the stream's chunk (thread end). */
+void tg_stream_close(struct tg_stream *s);
+
+/* Reserves a record and NSLOTS payload slots; returns NULL if lost. The
+ * caller fills the payload, then calls tg_stream_commit. */
+static inline struct tg_record *tg_stream_reserve(struct tg_stream *s, unsigned nslots,
+                                                  uint64_t tick)
+{
+    size_t need = (size_t)(1 + nslots) * sizeof(struct tg_record);
+    if (__builtin_expect(s->pos == NULL || (size_t)(s->end - s->pos) < need
+                         || tick - s->tick_base > UINT32_MAX, 0))
+        return tg_stream_reserve_slow(s, nslots, tick);
+    struct tg_record *r = (struct tg_record *)s->pos;
+    r->dt = (uint32_t)(tick - s->tick_base);
+    s->pos += need;
+    return r;
+}
+
+static inline void tg_stream_commit(struct tg_stream *s)
+{
+    uint32_t used = (uint32_t)(s->pos - (uint8_t *)(s->chunk + 1));
+    __atomic_store_n(&s->chunk->used, used, __ATOMIC_RELEASE);
+}
+
+static inline void tg_record_fill(struct tg_record *r, unsigned kind, unsigned arg,
+                                  uint64_t obj, uint32_t stack)
+{
+    r->kind = (uint8_t)kind;
+    r->arg = (uint8_t)arg;
+    r->obj_hi = (uint16_t)(obj >> 32);
+    r->obj_lo = (uint32_t)obj;
+    r->stack = stack;
+}
+
+/* The hot path: one record, no payload. */
+static inline void tg_stream_emit(struct tg_stream *s, unsigned kind, unsigned arg,
+                                  uint64_t obj, uint32_t stack, uint64_t tick)
+{
+    struct tg_record *r = tg_stream_reserve(s, 0, tick);
+    if (__builtin_expect(r == NULL, 0))
+        return;
+    tg_record_fill(r, kind, arg, obj, stack);
+    tg_stream_commit(s);
+}
+
+/* One record with one payload slot. */
+static inline void tg_stream_emit1(struct tg_stream *s, unsigned kind, unsigned arg,
+                                   uint64_t obj, uint32_t stack, uint64_t tick,
+                                   uint64_t a, uint64_t b)
+{
+    struct tg_record *r = tg_stream_reserve(s, 1, tick);
+    if (__builtin_expect(r == NULL, 0))
+        return;
+    tg_record_fill(r, kind, arg, obj, stack);
+    struct tg_slot *p = (struct tg_slot *)(r + 1);
+    p->a = a;
+    p->b = b;
+    tg_stream_commit(s);
+}
+
+/* A record with LEN bytes of variable payload (THREAD_NAME, RACE): arg is
+ * set to the slot count. LEN is capped at 254 slots. */
+void tg_stream_emit_var(struct tg_stream *s, unsigned kind, uint64_t obj,
+                        uint32_t stack, uint64_t tick, const void *data, size_t len);
+
+#endif
