@@ -1,0 +1,172 @@
+/* cli/: the `tangle` executable. One file per subcommand (commands.def), the
+ * launcher (launch.c), and the helpers every subcommand shares (cli_util.c):
+ * error lines, option parsing, trace opening, number and name formatting.
+ *
+ * Conventions: a subcommand returns its exit status (enum tg_status); it
+ * prints errors as one line `tangle: what went wrong: why` on stderr and
+ * usage errors as `tangle CMD: problem` + `try 'tangle CMD --help'`.
+ */
+#ifndef TG_CLI_H
+#define TG_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct tg_trace;
+struct tg_symbols;
+
+/* Exit statuses (docs/tangle.1.md, "EXIT STATUS"). */
+enum tg_status {
+    TG_STATUS_OK          = 0,
+    TG_STATUS_BAD_INPUT   = 1,    /* unreadable, corrupt, foreign trace... */
+    TG_STATUS_USAGE       = 2,    /* bad command line */
+    TG_STATUS_FINDINGS    = 66,   /* run/report: findings (TSan's value) */
+    TG_STATUS_FAILED      = 125,  /* tangle itself failed (env/timeout convention) */
+    TG_STATUS_CANNOT_EXEC = 126,  /* PROGRAM found but not executable */
+    TG_STATUS_NOT_FOUND   = 127,  /* PROGRAM not found */
+    TG_STATUS_SIGNAL_BASE = 128,  /* PROGRAM killed by signal N: 128 + N */
+};
+
+/* The subcommands: int tg_cmd_NAME(int argc, char **argv), argv[0] = NAME. */
+#define X(name, summary) int tg_cmd_##name(int argc, char **argv);
+#include "cli/commands.def"
+#undef X
+
+/* ---- options of `tangle run` ----
+ * Parsed by run.c; each field names the module that acts on it. A new run
+ * option is a field here, a line in run.c's option table, and the code that
+ * reads the field. */
+enum tg_on_deadlock {
+    TG_ON_DEADLOCK_KILL = 0,      /* end the program (SIGKILL) and report */
+    TG_ON_DEADLOCK_ABORT,         /* SIGABRT: the program dumps core */
+    TG_ON_DEADLOCK_WAIT,          /* report, leave it hanging for a debugger */
+};
+
+/* Finding kinds, as named on the command line and in reports. */
+enum tg_finding_mask {
+    TG_FIND_DEADLOCK   = 1u << 0,
+    TG_FIND_LOCK_ORDER = 1u << 1,
+    TG_FIND_RACE       = 1u << 2,
+    TG_FIND_MISUSE     = 1u << 3,
+    TG_FIND_ALL        = 0xfu,
+};
+
+#define TG_RUN_MAX_SUPPRESSIONS 16
+
+struct tg_run_options {
+    const char *trace_path;       /* -o; NULL: tangle-PROG-PID.trace in the cwd */
+    int exitcode;                 /* --exitcode: status when findings fail the run */
+    bool live;                    /* --live: the timeline while it runs (tui/) */
+    bool quiet;                   /* -q: no summary paragraph, findings only */
+    const char *json_path;        /* --json FILE (report_json.c) */
+    const char *sarif_path;       /* --sarif FILE (report_sarif.c) */
+    unsigned fail_on;             /* --fail-on: enum tg_finding_mask */
+    const char *suppressions[TG_RUN_MAX_SUPPRESSIONS];  /* --suppressions (suppress.c) */
+    int nsuppressions;
+    enum tg_on_deadlock on_deadlock;  /* --on-deadlock (run.c, on a deadlock finding) */
+    const char *watch;            /* --watch VAR[,VAR...]: TANGLE_WATCH for the tracer */
+    char **argv;                  /* PROGRAM and its arguments, NULL-terminated */
+};
+
+/* Parses a comma-separated list of finding kinds ("deadlock,race", "all").
+ * Returns the mask, or 0 if a name is unknown (*bad points at it). */
+unsigned tg_cli_parse_kinds(const char *list, const char **bad);
+
+/* ---- launching PROGRAM (launch.c) ---- */
+
+/* Where libtangle.so is: $TANGLE_LIB, next to the executable, ../tracer/
+ * from it (the build tree), then TANGLE_LIBDIR. Returns a malloc'd absolute
+ * path or NULL (errno set) if none exists. */
+char *tg_launch_find_tracer(void);
+
+struct tg_launch {
+    char **argv;                  /* PROGRAM [ARGS] */
+    const char *tracer;           /* absolute path of libtangle.so */
+    const char *trace_path;       /* absolute path given to the tracer */
+    const char *watch;            /* or NULL */
+};
+
+/* Starts PROGRAM with the tracer preloaded in its environment only (appended
+ * to any LD_PRELOAD), in tangle's process group, with default signal
+ * dispositions and an empty signal mask. Returns the pid, or a negative
+ * status: -TG_STATUS_NOT_FOUND, -TG_STATUS_CANNOT_EXEC or -TG_STATUS_FAILED,
+ * with errno set to why. */
+pid_t tg_launch_spawn(const struct tg_launch *l);
+
+/* ---- messages ---- */
+
+/* `tangle: ` + the formatted message + newline, on stderr. */
+void tg_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error of COMMAND (NULL: tangle itself): one line, then the hint.
+ * Returns TG_STATUS_USAGE. */
+int tg_cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Flushes stdout; on a write error (full disk, closed pipe) prints it and
+ * returns TG_STATUS_FAILED, else TG_STATUS_OK. */
+int tg_cli_flush_stdout(void);
+
+/* getopt_long for subcommands: no permutation (options stop at the first
+ * operand, so `run` never eats PROGRAM's options), tangle's own error lines.
+ * Returns the option, -1 at the end, or '?' after printing a usage error. */
+int tg_cli_getopt(const char *command, int argc, char **argv,
+                  const char *shortopts, const struct option *longopts);
+
+/* Parses an integer in [min, max]; false if ARG is not one. */
+bool tg_cli_parse_long(const char *arg, long min, long max, long *out);
+
+/* ---- traces ---- */
+
+/* Opens a trace for a subcommand; on failure prints
+ * `tangle: PATH: cannot read trace: why` and returns TG_STATUS_BAD_INPUT. */
+int tg_cli_open_trace(const char *path, unsigned flags, struct tg_trace **out);
+/* Reports an error returned while reading (tg_trace_next) the same way;
+ * returns TG_STATUS_BAD_INPUT. */
+int tg_cli_trace_error(const char *path, int err);
+
+/* ---- formatting; each returns BUF ---- */
+
+/* "1.234 s", "12.3 ms", "456 us", "78 ns": three significant figures. */
+const char *tg_cli_fmt_duration(uint64_t ns, char *buf, size_t len);
+/* "1,234,567" */
+const char *tg_cli_fmt_count(uint64_t n, char *buf, size_t len);
+/* "512 B", "1.5 KiB", "12.0 MiB" */
+const char *tg_cli_fmt_bytes(uint64_t n, char *buf, size_t len);
+/* "SIGSEGV" (or "signal 42") */
+const char *tg_cli_signal_name(int sig, char *buf, size_t len);
+
+/* ---- names for threads and objects, cached per trace ----
+ * A person reads threads by name: pthread_setname_np's, else the start
+ * routine's symbol, else "main" for a process's first thread. Objects by the
+ * global variable that holds them (`mutexA`), else their address. */
+struct tg_names;
+struct tg_names *tg_names_new(struct tg_trace *t, struct tg_symbols *s);
+void tg_names_free(struct tg_names *n);
+/* The thread's current name; call tg_names_forget_thread after a THREAD_NAME
+ * event so the new one is used. */
+const char *tg_names_thread(struct tg_names *n, uint32_t thread);
+void tg_names_forget_thread(struct tg_names *n, uint32_t thread);
+/* "mutexA" or "0x55d0c0a04040". */
+const char *tg_names_object(struct tg_names *n, uint32_t process, uint64_t addr);
+/* The innermost frame of a stack: "func file:line" ("" for stack 0). */
+const char *tg_names_caller(struct tg_names *n, uint32_t process, uint32_t stack);
+
+/* ---- a u64 → u64 hash map (open addressing), for tables keyed by
+ * object address or (process, object) ---- */
+struct tg_u64map {
+    uint64_t *keys;
+    uint64_t *vals;
+    size_t cap, len;
+    bool has_zero;                /* key 0 is kept aside */
+    uint64_t zero_val;
+};
+/* Returns a pointer to KEY's value, inserting 0 if absent; NULL if out of
+ * memory. Pointers are valid until the next insertion. */
+uint64_t *tg_u64map_slot(struct tg_u64map *m, uint64_t key);
+uint64_t *tg_u64map_find(const struct tg_u64map *m, uint64_t key);
+void tg_u64map_free(struct tg_u64map *m);
+
+#endif

@@ -1,0 +1,275 @@
+/* Helpers every subcommand shares: messages, option parsing, opening a
+ * trace, formatting numbers, naming threads and objects, a small hash map. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "symbols/symbols.h"
+#include "trace/trace.h"
+
+/* ---- messages ---- */
+
+void tg_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fputs("tangle: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int tg_cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fprintf(stderr, "tangle%s%s: ", command ? " " : "", command ? command : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\ntry 'tangle%s%s --help'\n", command ? " " : "", command ? command : "");
+    return TG_STATUS_USAGE;
+}
+
+int tg_cli_flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int e = errno;
+        if (e == EPIPE)          /* the reader went away (| head): not ours to report */
+            return TG_STATUS_OK;
+        tg_cli_error("cannot write to standard output: %s", strerror(e));
+        return TG_STATUS_FAILED;
+    }
+    return TG_STATUS_OK;
+}
+
+int tg_cli_getopt(const char *command, int argc, char **argv,
+                  const char *shortopts, const struct option *longopts)
+{
+    char spec[64];
+    int index = -1;
+
+    /* '+': stop at the first operand; ':': report a missing argument as ':' */
+    snprintf(spec, sizeof spec, "+:%s", shortopts);
+    opterr = 0;
+    int c = getopt_long(argc, argv, spec, longopts, &index);
+    if (c == '?' || c == ':') {
+        const char *bad = argv[optind - 1];
+        if (c == ':')
+            tg_cli_usage_error(command, "option '%s' needs an argument", bad);
+        else if (optopt && strncmp(bad, "--", 2) != 0)
+            tg_cli_usage_error(command, "unknown option '-%c'", optopt);
+        else
+            tg_cli_usage_error(command, "unknown option '%s'", bad);
+        return '?';
+    }
+    return c;
+}
+
+bool tg_cli_parse_long(const char *arg, long min, long max, long *out)
+{
+    char *end;
+
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+unsigned tg_cli_parse_kinds(const char *list, const char **bad)
+{
+    static const struct { const char *name; unsigned bit; } kinds[] = {
+        { "deadlock", TG_FIND_DEADLOCK }, { "lock-order", TG_FIND_LOCK_ORDER },
+        { "race", TG_FIND_RACE }, { "misuse", TG_FIND_MISUSE }, { "all", TG_FIND_ALL },
+    };
+    unsigned mask = 0;
+    const char *p = list;
+
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        unsigned bit = 0;
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+            if (strlen(kinds[i].name) == n && strncmp(kinds[i].name, p, n) == 0)
+                bit = kinds[i].bit;
+        if (!bit) {
+            if (bad)
+                *bad = p;
+            return 0;
+        }
+        mask |= bit;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (!mask && bad)
+        *bad = list;
+    return mask;
+}
+
+/* ---- traces ---- */
+
+int tg_cli_open_trace(const char *path, unsigned flags, struct tg_trace **out)
+{
+    char why[256] = "";
+
+    int err = tg_trace_open(path, flags, out, why, sizeof why);
+    if (err < 0) {
+        tg_cli_error("%s: cannot read trace: %s", path, why[0] ? why : tg_trace_strerror(err));
+        return TG_STATUS_BAD_INPUT;
+    }
+    return TG_STATUS_OK;
+}
+
+int tg_cli_trace_error(const char *path, int err)
+{
+    tg_cli_error("%s: cannot read trace: %s", path, tg_trace_strerror(err));
+    return TG_STATUS_BAD_INPUT;
+}
+
+/* ---- formatting ---- */
+
+const char *tg_cli_fmt_duration(uint64_t ns, char *buf, size_t len)
+{
+    static const struct { uint64_t scale; const char *unit; } units[] = {
+        { 1000000000u, "s" }, { 1000000u, "ms" }, { 1000u, "us" },
+    };
+
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (ns < units[i].scale)
+            continue;
+        double v = (double)ns / (double)units[i].scale;
+        snprintf(buf, len, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s",
+                 v, units[i].unit);
+        return buf;
+    }
+    snprintf(buf, len, "%" PRIu64 " ns", ns);
+    return buf;
+}
+
+const char *tg_cli_fmt_count(uint64_t n, char *buf, size_t len)
+{
+    char digits[32];
+    int nd = snprintf(digits, sizeof digits, "%" PRIu64, n);
+    size_t o = 0;
+
+    for (int i = 0; i < nd && o + 2 < len; i++) {
+        if (i > 0 && (nd - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+const char *tg_cli_fmt_bytes(uint64_t n, char *buf, size_t len)
+{
+    if (n < 1024)
+        snprintf(buf, len, "%" PRIu64 " B", n);
+    else if (n < 1024 * 1024)
+        snprintf(buf, len, "%.1f KiB", n / 1024.0);
+    else if (n < 1024ull * 1024 * 1024)
+        snprintf(buf, len, "%.1f MiB", n / (1024.0 * 1024));
+    else
+        snprintf(buf, len, "%.2f GiB", n / (1024.0 * 1024 * 1024));
+    return buf;
+}
+
+const char *tg_cli_signal_name(int sig, char *buf, size_t len)
+{
+    const char *abbrev = sigabbrev_np(sig);
+
+    if (abbrev)
+        snprintf(buf, len, "SIG%s", abbrev);
+    else
+        snprintf(buf, len, "signal %d", sig);
+    return buf;
+}
+
+/* ---- a u64 → u64 hash map ---- */
+
+static size_t u64_hash(uint64_t k, size_t cap)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (size_t)k & (cap - 1);
+}
+
+uint64_t *tg_u64map_find(const struct tg_u64map *m, uint64_t key)
+{
+    if (key == 0)
+        return m->has_zero ? (uint64_t *)&m->zero_val : NULL;
+    if (!m->cap)
+        return NULL;
+    for (size_t i = u64_hash(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == key)
+            return &m->vals[i];
+        if (m->keys[i] == 0)
+            return NULL;
+    }
+}
+
+static bool u64map_grow(struct tg_u64map *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    uint64_t *keys = calloc(cap, sizeof *keys), *vals = calloc(cap, sizeof *vals);
+
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return false;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->keys[i])
+            continue;
+        size_t j = u64_hash(m->keys[i], cap);
+        while (keys[j])
+            j = (j + 1) & (cap - 1);
+        keys[j] = m->keys[i];
+        vals[j] = m->vals[i];
+    }
+    free(m->keys);
+    free(m->vals);
+    m->keys = keys;
+    m->vals = vals;
+    m->cap = cap;
+    return true;
+}
+
+uint64_t *tg_u64map_slot(struct tg_u64map *m, uint64_t key)
+{
+    if (key == 0) {
+        if (!m->has_zero) {
+            m->has_zero = true;
+            m->zero_val = 0;
+        }
+        return &m->zero_val;
+    }
+    if ((m->len + 1) * 4 > m->cap * 3 && !u64map_grow(m))
+        return NULL;
+    size_t i = u64_hash(key, m->cap);
+    while (m->keys[i] && m->keys[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i]) {
+        m->keys[i] = key;
+        m->vals[i] = 0;
+        m->len++;
+    }
+    return &m->vals[i];
+}
+
+void tg_u64map_free(struct tg_u64map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
