@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "detectors/detectors.h"
+
 struct tg_trace;
 struct tg_symbols;
 
@@ -46,14 +48,9 @@ enum tg_on_deadlock {
     TG_ON_DEADLOCK_WAIT,          /* report, leave it hanging for a debugger */
 };
 
-/* Finding kinds, as named on the command line and in reports. */
-enum tg_finding_mask {
-    TG_FIND_DEADLOCK   = 1u << 0,
-    TG_FIND_LOCK_ORDER = 1u << 1,
-    TG_FIND_RACE       = 1u << 2,
-    TG_FIND_MISUSE     = 1u << 3,
-    TG_FIND_ALL        = 0xfu,
-};
+/* A set of finding kinds: bit (1 << enum tg_finding_kind). */
+#define TG_FIND_BIT(kind) (1u << (kind))
+#define TG_FIND_ALL_KINDS ((1u << TG_FIND_KIND_COUNT) - 1u)
 
 #define TG_RUN_MAX_SUPPRESSIONS 16
 
@@ -64,7 +61,7 @@ struct tg_run_options {
     bool quiet;                   /* -q: no summary paragraph, findings only */
     const char *json_path;        /* --json FILE (report_json.c) */
     const char *sarif_path;       /* --sarif FILE (report_sarif.c) */
-    unsigned fail_on;             /* --fail-on: enum tg_finding_mask */
+    unsigned fail_on;             /* --fail-on: TG_FIND_BIT()s */
     const char *suppressions[TG_RUN_MAX_SUPPRESSIONS];  /* --suppressions (suppress.c) */
     int nsuppressions;
     enum tg_on_deadlock on_deadlock;  /* --on-deadlock (run.c, on a deadlock finding) */
@@ -72,9 +69,51 @@ struct tg_run_options {
     char **argv;                  /* PROGRAM and its arguments, NULL-terminated */
 };
 
-/* Parses a comma-separated list of finding kinds ("deadlock,race", "all").
- * Returns the mask, or 0 if a name is unknown (*bad points at it). */
+/* The finding kinds this build's detectors report (TG_FIND_BIT()s);
+ * `tangle --version` lists them for scripts and tests. */
+unsigned tg_run_detectors(void);
+
+/* Parses a comma-separated list of finding kinds ("deadlock,race", "all",
+ * names as tg_finding_kind_name gives them). Returns the set, or 0 if a
+ * name is unknown (*bad points at it). */
 unsigned tg_cli_parse_kinds(const char *list, const char **bad);
+
+/* ---- seams of `tangle run` filled by other files of cli/ ----
+ * run.c calls these through weak references: until the file that defines
+ * them is built, the options that need them are refused with "not built in
+ * this version" and the run goes on without them. */
+
+/* Reports (report*.c, suppress.c; issue 3). A report prints each finding on
+ * stderr as it is found and keeps it for --json / --sarif. */
+struct tg_report;
+struct tg_report *tg_report_new(const struct tg_run_options *o, struct tg_trace *t,
+                                struct tg_symbols *s);
+/* A new finding (tg_analysis's on_finding): prints it now unless a
+ * suppression matches; returns true if it was reported (not suppressed). */
+bool tg_report_finding(struct tg_report *r, const struct tg_finding *f);
+/* The run is over (WAIT_STATUS: PROGRAM's, as waitpid gives it): writes the
+ * --json / --sarif files. Returns how many reported findings fail the run
+ * (o->fail_on), or -1 after printing why a file could not be written. */
+int tg_report_finish(struct tg_report *r, int wait_status);
+void tg_report_free(struct tg_report *r);
+
+/* The live timeline (view.c; issue 5), for --live. It draws what run.c
+ * feeds it: run.c reads the trace and PROGRAM's output (a pipe, in live
+ * mode) and calls tg_live_tick at least 10 times a second. */
+struct tg_live;
+/* Takes over the terminal; NULL (after printing why) if it cannot. */
+struct tg_live *tg_live_new(struct tg_trace *t, struct tg_symbols *s);
+void tg_live_event(struct tg_live *l, const struct tg_ev *ev);
+void tg_live_finding(struct tg_live *l, const struct tg_finding *f);
+/* Bytes PROGRAM wrote to its stdout or stderr, at trace time NOW_NS. */
+void tg_live_output(struct tg_live *l, const char *data, size_t len, uint64_t now_ns);
+/* Redraws and reads keys; false once the user quit the view (the run goes
+ * on, PROGRAM's output then goes to tangle's stderr). */
+bool tg_live_tick(struct tg_live *l, uint64_t now_ns);
+/* PROGRAM ended: shows the final state until the user quits, then gives
+ * the terminal back. */
+void tg_live_end(struct tg_live *l, int wait_status);
+void tg_live_free(struct tg_live *l);
 
 /* ---- launching PROGRAM (launch.c) ---- */
 
@@ -88,6 +127,7 @@ struct tg_launch {
     const char *tracer;           /* absolute path of libtangle.so */
     const char *trace_path;       /* absolute path given to the tracer */
     const char *watch;            /* or NULL */
+    int output_fd;                /* >= 0: PROGRAM's stdout and stderr go there */
 };
 
 /* Starts PROGRAM with the tracer preloaded in its environment only (appended

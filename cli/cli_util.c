@@ -85,21 +85,26 @@ bool tg_cli_parse_long(const char *arg, long min, long max, long *out)
     return true;
 }
 
+static unsigned kind_bit(const char *name, size_t n)
+{
+    if (n == 3 && strncmp(name, "all", 3) == 0)
+        return TG_FIND_ALL_KINDS;
+    for (unsigned k = 0; k < TG_FIND_KIND_COUNT; k++) {
+        const char *kn = tg_finding_kind_name(k);
+        if (kn && strlen(kn) == n && strncmp(kn, name, n) == 0)
+            return TG_FIND_BIT(k);
+    }
+    return 0;
+}
+
 unsigned tg_cli_parse_kinds(const char *list, const char **bad)
 {
-    static const struct { const char *name; unsigned bit; } kinds[] = {
-        { "deadlock", TG_FIND_DEADLOCK }, { "lock-order", TG_FIND_LOCK_ORDER },
-        { "race", TG_FIND_RACE }, { "misuse", TG_FIND_MISUSE }, { "all", TG_FIND_ALL },
-    };
     unsigned mask = 0;
     const char *p = list;
 
     while (*p) {
         size_t n = strcspn(p, ",");
-        unsigned bit = 0;
-        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-            if (strlen(kinds[i].name) == n && strncmp(kinds[i].name, p, n) == 0)
-                bit = kinds[i].bit;
+        unsigned bit = kind_bit(p, n);
         if (!bit) {
             if (bad)
                 *bad = p;

@@ -124,6 +124,7 @@ pid_t tg_launch_spawn(const struct tg_launch *l)
 {
     char *owned[4] = { NULL };
     posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
     sigset_t none;
     pid_t pid = -1;
 
@@ -140,23 +141,31 @@ pid_t tg_launch_spawn(const struct tg_launch *l)
      * set (its forwarding handlers) are reset by exec, ignored ones are
      * inherited as from any shell */
     sigemptyset(&none);
-    int err = posix_spawnattr_init(&attr);
-    if (!err)
-        err = posix_spawnattr_setsigmask(&attr, &none);
-    if (!err)
-        err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    if (!err) {
-        err = posix_spawnp(&pid, l->argv[0], NULL, &attr, l->argv, env);
-        posix_spawnattr_destroy(&attr);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    posix_spawn_file_actions_init(&actions);
+    int err = 0;
+    if (l->output_fd >= 0) {
+        err = posix_spawn_file_actions_adddup2(&actions, l->output_fd, STDOUT_FILENO);
+        if (!err)
+            err = posix_spawn_file_actions_adddup2(&actions, l->output_fd, STDERR_FILENO);
     }
+    int spawn_err = err ? 0 : posix_spawnp(&pid, l->argv[0], &actions, &attr, l->argv, env);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
 
     for (int i = 0; i < 4; i++)
         free(owned[i]);
     free(env);
     if (err) {
         errno = err;
+        return -TG_STATUS_FAILED;
+    }
+    if (spawn_err) {
+        errno = spawn_err;
         /* env(1)'s convention: not found is 127, any other exec failure 126 */
-        return err == ENOENT ? -TG_STATUS_NOT_FOUND : -TG_STATUS_CANNOT_EXEC;
+        return spawn_err == ENOENT ? -TG_STATUS_NOT_FOUND : -TG_STATUS_CANNOT_EXEC;
     }
     return pid;
 }

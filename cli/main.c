@@ -45,6 +45,23 @@ static void print_help(FILE *out)
           "Exit status: see `man tangle` (docs/tangle.1.md).\n", out);
 }
 
+/* The version, then what this build contains, for scripts and tests:
+ * `commands:` the subcommands built in, `findings:` the detectors. */
+static void print_version(void)
+{
+    unsigned found = tg_run_detectors();
+
+    printf("tangle %s\ncommands:", TANGLE_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (commands[i].run)
+            printf(" %s", commands[i].name);
+    printf("\nfindings:");
+    for (unsigned k = 0; k < TG_FIND_KIND_COUNT; k++)
+        if (found & TG_FIND_BIT(k))
+            printf(" %s", tg_finding_kind_name(k));
+    printf("\n");
+}
+
 static const struct command *find_command(const char *name)
 {
     for (size_t i = 0; i < NCOMMANDS; i++)
@@ -74,7 +91,7 @@ int main(int argc, char **argv)
         return tg_cli_flush_stdout();
     }
     if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
-        printf("tangle %s\n", TANGLE_VERSION);
+        print_version();
         return tg_cli_flush_stdout();
     }
     if (strcmp(arg, "help") == 0) {

@@ -184,7 +184,7 @@ static int parse_options(int argc, char **argv, struct tg_run_options *o)
     long v;
     int c;
 
-    *o = (struct tg_run_options){ .exitcode = TG_STATUS_FINDINGS, .fail_on = TG_FIND_ALL };
+    *o = (struct tg_run_options){ .exitcode = TG_STATUS_FINDINGS, .fail_on = TG_FIND_ALL_KINDS };
     while ((c = tg_cli_getopt("run", argc, argv, "o:qh", longopts)) != -1) {
         switch (c) {
         case 'o': o->trace_path = optarg; break;
@@ -281,6 +281,29 @@ void tg_run_kill_program(struct tg_run *r, int sig)
         kill(r->child, sig);
 }
 
+/* ---- PROGRAM's output in live mode ---- */
+
+/* Moves what PROGRAM wrote to the pipe to the live view (or, when the view
+ * is not showing, to tangle's stderr). Never blocks. */
+static void pump_output(struct tg_run *r)
+{
+    char buf[16384];
+    ssize_t n;
+
+    if (r->output_fd < 0)
+        return;
+    while ((n = read(r->output_fd, buf, sizeof buf)) > 0) {
+        if (tg_run_session_live(r))
+            tg_run_session_output(r, buf, (size_t)n);
+        else if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+            break;
+    }
+    if (n == 0) {                 /* every writer closed it */
+        close(r->output_fd);
+        r->output_fd = -1;
+    }
+}
+
 /* ---- the follow loop ---- */
 
 #define TICK_NS       (100 * 1000 * 1000ull)   /* detectors and views: 10 per second */
@@ -338,6 +361,7 @@ static void follow(struct tg_run *r)
         if (r->trace && !r->trace_failed && (n = read_batch(r)) < 0)
             n = 0;
 
+        pump_output(r);
         uint64_t now = tg_run_now_ns();
         if (now >= next_tick && r->trace && !r->trace_failed) {
             tg_run_session_tick(r);
@@ -361,7 +385,8 @@ static void follow(struct tg_run *r)
 
 int tg_cmd_run(int argc, char **argv)
 {
-    struct tg_run r = { .child = -1, .pidfd = -1 };
+    struct tg_run r = { .child = -1, .pidfd = -1, .output_fd = -1 };
+    int pipefd[2] = { -1, -1 };
     int status = parse_options(argc, argv, &r.o);
 
     if (status)
@@ -384,20 +409,34 @@ int tg_cmd_run(int argc, char **argv)
         return TG_STATUS_FAILED;
     }
 
+    /* live mode: PROGRAM's output is shown in the view, not over it */
+    if (r.o.live && pipe2(pipefd, O_CLOEXEC) < 0) {
+        tg_cli_error("cannot create a pipe for --live: %s", strerror(errno));
+        free(tracer);
+        return TG_STATUS_FAILED;
+    }
+
     /* hold the forwarded signals until the child's pid is known, so none
      * lands between the spawn and forward_pid */
     install_handlers();
     block_forwarded(SIG_BLOCK);
     struct tg_launch l = { .argv = r.o.argv, .tracer = tracer, .trace_path = r.trace_path,
-                           .watch = r.o.watch };
+                           .watch = r.o.watch, .output_fd = pipefd[1] };
     r.start_ns = tg_run_now_ns();
     r.child = tg_launch_spawn(&l);
     if (r.child > 0)
         forward_pid = r.child;
     block_forwarded(SIG_UNBLOCK);
     free(tracer);
+    if (pipefd[1] >= 0) {
+        close(pipefd[1]);
+        r.output_fd = pipefd[0];
+        fcntl(r.output_fd, F_SETFL, O_NONBLOCK);
+    }
     if (r.child < 0) {
         tg_cli_error("cannot run %s: %s", r.o.argv[0], strerror(errno));
+        if (r.output_fd >= 0)
+            close(r.output_fd);
         unlink(r.trace_path);
         return (int)-r.child;
     }
@@ -405,6 +444,9 @@ int tg_cmd_run(int argc, char **argv)
 
     follow(&r);
     status = tg_run_finish(&r);
+    pump_output(&r);
+    if (r.output_fd >= 0)
+        close(r.output_fd);
 
     if (r.pidfd >= 0)
         close(r.pidfd);

@@ -5,6 +5,7 @@
 #define TG_CLI_RUN_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -28,6 +29,7 @@ struct tg_run {
     int wait_status;              /* waitpid's, once reaped */
     uint64_t start_ns, end_ns;    /* CLOCK_MONOTONIC around PROGRAM's life */
     bool killed_by_tangle;        /* ended after a deadlock (--on-deadlock) */
+    int output_fd;                /* --live: read end of PROGRAM's stdout+stderr, else -1 */
 
     struct tg_trace *trace;       /* NULL until the tracer initialised it */
     bool trace_failed;            /* unreadable or corrupt: reported once */
@@ -41,12 +43,30 @@ uint64_t tg_run_now_ns(void);
 /* Sends SIG to PROGRAM if it is still running. */
 void tg_run_kill_program(struct tg_run *r, int sig);
 
+/* What the run does with the events (run_session.c, run_summary.c). */
+struct tg_run_session {
+    struct tg_run *run;
+    struct tg_symbols *syms;
+    struct tg_analysis *analysis;
+    struct tg_report *report;     /* NULL: report*.c not built */
+    struct tg_live *live;         /* NULL: no --live, or the user quit it */
+    struct tg_u64map locks;       /* distinct lock objects: key → 1 */
+    uint64_t events;
+    unsigned reported[TG_FIND_KIND_COUNT];   /* not suppressed, per kind */
+    bool deadlock_acted;
+    bool feed_failed;
+};
+
 /* run_session.c */
 /* Refuses options whose implementation is not built in; status or 0. */
 int tg_run_check_options(const struct tg_run_options *o);
 /* The trace is open: set up symbols, detectors, the live view. 0 or -1. */
 int tg_run_session_begin(struct tg_run *r);
 void tg_run_session_event(struct tg_run *r, const struct tg_ev *ev);
+/* Whether the live view is showing; PROGRAM's output (piped in live mode)
+ * goes to it with tg_run_session_output, else to tangle's stderr. */
+bool tg_run_session_live(const struct tg_run *r);
+void tg_run_session_output(struct tg_run *r, const char *data, size_t len);
 /* Ten times a second while following. */
 void tg_run_session_tick(struct tg_run *r);
 /* PROGRAM ended and the trace is read: summary, findings, exit status. */

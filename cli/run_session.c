@@ -1,8 +1,10 @@
-/* What `tangle run` does with the events it follows: counts what the summary
- * needs, and at the end prints the summary paragraph and decides the exit
- * status. */
+/* What `tangle run` does with the events it follows: the detectors (a real
+ * deadlock ends the program, --on-deadlock), the report and live view seams
+ * (cli.h), the counts the summary needs, and at the end the summary
+ * paragraph and the exit status. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,26 +14,78 @@
 #include "symbols/symbols.h"
 #include "trace/trace.h"
 
-struct tg_run_session {
-    struct tg_symbols *syms;
-    struct tg_u64map locks;       /* distinct lock objects: key → 1 */
-    uint64_t events;
-};
+/* Files of cli/ that may not be built yet (cli.h, "seams"): weak, so a
+ * missing one is a NULL function. */
+#pragma weak tg_report_new
+#pragma weak tg_report_finding
+#pragma weak tg_report_finish
+#pragma weak tg_report_free
+#pragma weak tg_live_new
+#pragma weak tg_live_event
+#pragma weak tg_live_finding
+#pragma weak tg_live_output
+#pragma weak tg_live_tick
+#pragma weak tg_live_end
+#pragma weak tg_live_free
+
+unsigned tg_run_detectors(void)
+{
+    /* detectors/ always has these; races arrive from detectors/race */
+    return TG_FIND_BIT(TG_FIND_DEADLOCK) | TG_FIND_BIT(TG_FIND_LOCK_ORDER) |
+           TG_FIND_BIT(TG_FIND_MISUSE);
+}
 
 int tg_run_check_options(const struct tg_run_options *o)
 {
-    (void)o;
+    const char *missing = NULL;
+
+    if (!tg_report_new && o->json_path)
+        missing = "--json";
+    else if (!tg_report_new && o->sarif_path)
+        missing = "--sarif";
+    else if (!tg_report_new && o->nsuppressions)
+        missing = "--suppressions";
+    else if (!tg_live_new && o->live)
+        missing = "--live";
+    if (missing) {
+        tg_cli_error("run %s is not built in this version", missing);
+        return TG_STATUS_FAILED;
+    }
     return 0;
+}
+
+static void on_finding(void *ctx, const struct tg_finding *f)
+{
+    struct tg_run_session *s = ctx;
+    bool shown = s->report ? tg_report_finding(s->report, f) : true;
+
+    if (shown && f->kind < TG_FIND_KIND_COUNT)
+        s->reported[f->kind]++;
+    if (shown && s->live)
+        tg_live_finding(s->live, f);
 }
 
 int tg_run_session_begin(struct tg_run *r)
 {
-    r->session = calloc(1, sizeof *r->session);
-    if (!r->session) {
+    struct tg_run_session *s = calloc(1, sizeof *s);
+
+    if (!s) {
         tg_cli_error("out of memory");
         return -1;
     }
-    r->session->syms = tg_symbols_new(r->trace);
+    r->session = s;
+    s->run = r;
+    s->syms = tg_symbols_new(r->trace);
+    struct tg_analysis_config cfg = { .on_finding = on_finding, .on_finding_ctx = s };
+    int err = tg_analysis_new(&cfg, &s->analysis);
+    if (err < 0) {
+        tg_cli_error("cannot start the detectors: %s", strerror(-err));
+        return -1;
+    }
+    if (tg_report_new && !(s->report = tg_report_new(&r->o, r->trace, s->syms)))
+        return -1;
+    if (r->o.live && tg_live_new)
+        s->live = tg_live_new(r->trace, s->syms);
     return 0;
 }
 
@@ -54,11 +108,62 @@ void tg_run_session_event(struct tg_run *r, const struct tg_ev *ev)
         if (slot)
             *slot = 1;
     }
+    if (tg_analysis_feed(s->analysis, ev) < 0 && !s->feed_failed) {
+        s->feed_failed = true;
+        tg_cli_error("detectors: out of memory; findings may be incomplete");
+    }
+    if (s->live)
+        tg_live_event(s->live, ev);
+}
+
+bool tg_run_session_live(const struct tg_run *r)
+{
+    return r->session && r->session->live;
+}
+
+void tg_run_session_output(struct tg_run *r, const char *data, size_t len)
+{
+    struct tg_run_session *s = r->session;
+
+    if (s && s->live)
+        tg_live_output(s->live, data, len, tg_trace_now(r->trace));
+}
+
+/* A real deadlock is in place: end the process it is in (--on-deadlock),
+ * so CI never hangs. Once per run: the report already said what happened. */
+static void act_on_deadlock(struct tg_run *r, uint32_t process)
+{
+    const struct tg_process_info *pi = tg_trace_process(r->trace, process);
+    int sig = r->o.on_deadlock == TG_ON_DEADLOCK_ABORT ? SIGABRT : SIGKILL;
+
+    r->session->deadlock_acted = true;
+    if (r->o.on_deadlock == TG_ON_DEADLOCK_WAIT) {
+        tg_cli_error("deadlock: leaving %s (pid %" PRIu32 ") hanging (--on-deadlock=wait)",
+                     r->o.argv[0], pi ? pi->pid : (uint32_t)r->child);
+        return;
+    }
+    if (!pi || pi->pid == (uint32_t)r->child) {
+        r->killed_by_tangle = true;
+        tg_run_kill_program(r, sig);
+    } else if (!pi->exited) {
+        kill((pid_t)pi->pid, sig);   /* a forked process of the run, still traced */
+    }
 }
 
 void tg_run_session_tick(struct tg_run *r)
 {
-    (void)r;
+    struct tg_run_session *s = r->session;
+
+    tg_analysis_tick(s->analysis, tg_trace_now(r->trace));
+    if (!s->deadlock_acted) {
+        uint32_t p = tg_analysis_deadlocked_any(s->analysis);
+        if (p != TG_NO_THREAD)
+            act_on_deadlock(r, p);
+    }
+    if (s->live && !tg_live_tick(s->live, tg_trace_now(r->trace))) {
+        tg_live_free(s->live);
+        s->live = NULL;
+    }
 }
 
 void tg_run_session_end(struct tg_run *r)
@@ -67,136 +172,13 @@ void tg_run_session_end(struct tg_run *r)
 
     if (!s)
         return;
+    if (s->live)
+        tg_live_free(s->live);
+    if (s->report)
+        tg_report_free(s->report);
+    tg_analysis_free(s->analysis);
     tg_symbols_free(s->syms);
     tg_u64map_free(&s->locks);
     free(s);
     r->session = NULL;
-}
-
-/* ---- the summary paragraph ---- */
-
-struct para {
-    char text[2048];
-    size_t len;
-};
-
-static void say(struct para *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct para *p, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (p->len >= sizeof p->text - 1)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(p->text + p->len, sizeof p->text - p->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        p->len += (size_t)n < sizeof p->text - p->len ? (size_t)n : sizeof p->text - 1 - p->len;
-}
-
-/* Prints P on stderr wrapped at 80 columns, continuation lines indented. */
-static void print_wrapped(const struct para *p)
-{
-    const char *s = p->text;
-    size_t col = 0, width = 80;
-
-    fflush(stdout);
-    while (*s) {
-        size_t word = strcspn(s, " ");
-        if (col > 0 && col + 1 + word > width) {
-            fputs("\n       ", stderr);
-            col = 7;
-        } else if (col > 0) {
-            fputc(' ', stderr);
-            col++;
-        }
-        fwrite(s, 1, word, stderr);
-        col += word;
-        s += word;
-        while (*s == ' ')
-            s++;
-    }
-    fputc('\n', stderr);
-}
-
-static const char *plural(uint64_t n, const char *one, const char *many)
-{
-    return n == 1 ? one : many;
-}
-
-static void describe_end(const struct tg_run *r, struct para *p)
-{
-    const char *base = strrchr(r->o.argv[0], '/');
-    char sig[32], dur[32];
-
-    base = base ? base + 1 : r->o.argv[0];
-    tg_cli_fmt_duration(r->end_ns - r->start_ns, dur, sizeof dur);
-    if (WIFSIGNALED(r->wait_status)) {
-        int n = WTERMSIG(r->wait_status);
-        if (r->killed_by_tangle)
-            say(p, "tangle: ended %s (%s) after %s.", base, tg_cli_signal_name(n, sig, sizeof sig), dur);
-        else
-            say(p, "tangle: %s was killed by signal %s (%s) after %s.", base,
-                tg_cli_signal_name(n, sig, sizeof sig), strsignal(n), dur);
-    } else {
-        say(p, "tangle: %s exited with status %d after %s.", base,
-            WEXITSTATUS(r->wait_status), dur);
-    }
-}
-
-static void describe_trace(const struct tg_run *r, struct para *p)
-{
-    struct tg_trace_summary sum;
-    char ev[32], bytes[32], lost[32];
-    uint32_t running = 0;
-    size_t nlocks = r->session->locks.len + (r->session->locks.has_zero ? 1 : 0);
-
-    tg_trace_summary(r->trace, &sum);
-    for (uint32_t i = 0; i < sum.processes; i++) {
-        const struct tg_process_info *pi = tg_trace_process(r->trace, i);
-        if (pi && !pi->exited && pi->pid != (uint32_t)r->child)
-            running++;
-    }
-    say(p, " %" PRIu32 " %s in %" PRIu32 " %s, %zu %s, %s %s (%s).",
-        sum.threads, plural(sum.threads, "thread", "threads"),
-        sum.processes, plural(sum.processes, "process", "processes"),
-        nlocks, plural(nlocks, "lock", "locks"),
-        tg_cli_fmt_count(r->session->events, ev, sizeof ev),
-        plural(r->session->events, "event", "events"),
-        tg_cli_fmt_bytes(sum.bytes, bytes, sizeof bytes));
-    if (sum.lost)
-        say(p, " %s events were lost (the trace could not grow).",
-            tg_cli_fmt_count(sum.lost, lost, sizeof lost));
-    if (running)
-        say(p, " %" PRIu32 " %s it started %s still running.", running,
-            plural(running, "process", "processes"), plural(running, "was", "were"));
-}
-
-int tg_run_finish(struct tg_run *r)
-{
-    struct para p = { .len = 0 };
-    int status;
-
-    if (WIFSIGNALED(r->wait_status))
-        status = TG_STATUS_SIGNAL_BASE + WTERMSIG(r->wait_status);
-    else
-        status = WEXITSTATUS(r->wait_status);
-
-    describe_end(r, &p);
-    if (!r->trace) {
-        /* never initialised: PROGRAM did not load the tracer */
-        say(&p, " No trace was written to %s: %s (a statically linked or setuid program"
-                " cannot be traced).", r->trace_path,
-            r->open_error == TG_TRACE_EEMPTY ? "the tracer was never loaded" : r->open_why);
-        print_wrapped(&p);
-        return TG_STATUS_FAILED;
-    }
-    if (r->trace_failed)
-        status = TG_STATUS_FAILED;
-    if (r->session)
-        describe_trace(r, &p);
-    say(&p, " Trace: %s", r->trace_path);
-    if (!r->o.quiet || status == TG_STATUS_FAILED)
-        print_wrapped(&p);
-    return status;
 }
