@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace/trace.h"
+
 struct tg_trace;
 struct tg_symbols;
 
@@ -27,10 +29,33 @@ struct tg_frame {
     int line;                   /* 0 if unknown */
     const char *module;         /* module path or NULL */
     uint64_t offset;            /* pc - module base */
+    /* Added after the first version: */
+    uint64_t fn_offset;         /* pc - start of the ELF symbol, when known */
+    bool has_fn_offset;
+    const char *inlined_into;   /* pc is in code inlined into this function, or NULL */
+    const char *call_file;      /* where inlined_into calls function */
+    int call_line;
 };
 
+/* Lookups are not thread-safe: one tg_symbols per thread, or a lock around it.
+ * Returns NULL when out of memory. Works without a trace reader too: */
 struct tg_symbols *tg_symbols_new(struct tg_trace *t);
 void tg_symbols_free(struct tg_symbols *s);
+
+/* Where modules and stacks come from. tg_symbols_new(t) reads them from the
+ * trace; tests and tools without a trace give their own. MODULES returns the
+ * modules mapped in PROCESS (a fork child's include its parent's) and may
+ * return more on a later call (a live trace grows); STACK may be NULL. */
+struct tg_symbols_source {
+    void *ctx;
+    size_t (*modules)(void *ctx, uint32_t process, const struct tg_module_info **mods);
+    bool (*stack)(void *ctx, uint32_t id, const uint64_t **frames, uint32_t *nframes);
+};
+struct tg_symbols *tg_symbols_new_source(const struct tg_symbols_source *src);
+
+/* A fixed module list, copied: each entry belongs to mods[i].process. No
+ * stacks (tg_symbols_object_name then names by address). */
+struct tg_symbols *tg_symbols_new_modules(const struct tg_module_info *mods, size_t n);
 
 /* A return address from a stack (frames[] of a STACK record): looks up
  * pc - 1 so the line is the call's, and reports pc as given. Returns false
@@ -38,19 +63,40 @@ void tg_symbols_free(struct tg_symbols *s);
 bool tg_symbols_frame(struct tg_symbols *s, uint32_t process, uint64_t ret_addr,
                       struct tg_frame *out);
 
-/* Formats a frame as a person reads it: "func file:line", "func+0x1c
- * (module)", or "0x7f... (module)". Returns buf. */
+/* The same for an address that is not a return address (a function entry
+ * such as a thread's start routine, an instruction pointer): looks up PC. */
+bool tg_symbols_pc(struct tg_symbols *s, uint32_t process, uint64_t pc,
+                   struct tg_frame *out);
+
+/* A return address expanded into its inlined frames, innermost first, the
+ * way TSan and gdb show them: out[0] is the inlined code at the call, the
+ * last is the function the compiler emitted. Each but the last has
+ * inlined_into set. Returns how many frames there are (may exceed MAX; only
+ * MAX are written), 0 if the address is in no known module. */
+size_t tg_symbols_frames(struct tg_symbols *s, uint32_t process, uint64_t ret_addr,
+                         struct tg_frame *out, size_t max);
+
+/* Formats a frame as a person reads it: "func file:line" (plus " (inlined
+ * into caller file:line)"), "func+0x1c (libfoo.so)", "0x7f... (libfoo.so+0x1c40)"
+ * or "0x7f...". File names are the shortest path suffix that is unique
+ * among the module's source files (docs/symbols.md). Returns buf. */
 const char *tg_symbols_format_frame(const struct tg_frame *f, char *buf, size_t len);
 
-/* Names a data address: "mutexA", "fork_[3]", "pool.lock", "counter+8".
- * TYPE (optional) gets the variable's C type ("pthread_mutex_t", "int").
- * Returns false if no global covers the address. */
+/* Names a data address: "mutexA", "fork_[3]", "pool.lock", "counter+0x8",
+ * "main::count" (a static local). With debug info the path descends
+ * through structs and arrays to a scalar or a union (pthread_mutex_t is one);
+ * without, it is the covering ELF symbol plus an offset. TYPE (optional)
+ * gets the C type of what was named ("pthread_mutex_t", "int"), "" if
+ * unknown. Returns false if no global covers the address (heap, stack,
+ * thread-locals). */
 bool tg_symbols_data(struct tg_symbols *s, uint32_t process, uint64_t addr,
                      char *name, size_t namelen, char *type, size_t typelen);
 
 /* The name reports use for a sync object: its global name if it has one,
  * otherwise "<what> initialised at func file:line" from SITE_STACK (the
- * stack of its init, or first use: say which with FIRST_USE). */
+ * stack of its init, or first use: say which with FIRST_USE, which reads
+ * "first locked at" for locks and "first used at" for other WHATs), else
+ * "<what> 0x7f...". The site is the first frame with a source line. */
 const char *tg_symbols_object_name(struct tg_symbols *s, uint32_t process,
                                    uint64_t addr, const char *what,
                                    uint32_t site_stack, bool first_use,

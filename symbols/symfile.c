@@ -1,0 +1,402 @@
+/* One ELF file on disk, opened with libdwfl, and what was learnt from it.
+ *
+ * The file is reported to its own Dwfl at bias 0, so libdwfl addresses are
+ * the file's link-time addresses (ET_DYN from 0, ET_EXEC at its own): every
+ * process that maps it, at whatever load bias, shares this one parse.
+ * libdwfl finds separate debug info the usual way (.gnu_debuglink, build-id
+ * under /usr/lib/debug, debuginfod when DEBUGINFOD_URLS is set).
+ */
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "symbols/internal.h"
+
+struct objsym {
+    uint64_t addr, size;
+    const char *name;
+};
+
+struct curange {
+    Dwarf_Addr lo, hi;
+    Dwarf_Die cu;
+};
+
+struct symfile {
+    Dwfl *dwfl;                 /* NULL when the file could not be read */
+    Dwfl_Module *mod;
+    struct arena arena;         /* code_info records and derived strings */
+
+    bool dwarf_tried;
+    Dwarf *dwarf;
+    Dwarf_Addr dwarf_bias;
+
+    struct srcnames *names;     /* built on the first source line */
+    struct datavars *vars;      /* built on the first data lookup */
+    bool vars_tried;
+    struct objsym *objs;        /* OBJECT symbols, sorted; first data lookup */
+    size_t nobjs, capobjs;
+    bool objs_tried;
+
+    struct curange *curanges;   /* when .debug_aranges does not tell */
+    size_t ncuranges, capcuranges;
+    bool curanges_tried;
+
+    struct u64map cache;        /* vaddr -> index in infos */
+    struct code_info **infos;
+    size_t ninfos, capinfos;
+};
+
+static char *debuginfo_path;    /* NULL: libdwfl's default search path */
+
+static const Dwfl_Callbacks offline_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+struct symfile *tg_symbols_symfile_open(const char *path)
+{
+    struct symfile *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->dwfl = dwfl_begin(&offline_callbacks);
+    if (!f->dwfl)
+        return f;
+    const char *slash = strrchr(path, '/');
+    dwfl_report_begin(f->dwfl);
+    f->mod = dwfl_report_elf(f->dwfl, slash ? slash + 1 : path, path, -1, 0, false);
+    dwfl_report_end(f->dwfl, NULL, NULL);
+    if (!f->mod) {
+        dwfl_end(f->dwfl);
+        f->dwfl = NULL;
+    }
+    return f;
+}
+
+void tg_symbols_symfile_close(struct symfile *f)
+{
+    if (!f)
+        return;
+    tg_symbols_srcnames_free(f->names);
+    tg_symbols_datavars_free(f->vars);
+    free(f->objs);
+    free(f->curanges);
+    tg_symbols_u64map_free(&f->cache);
+    free(f->infos);
+    if (f->dwfl)
+        dwfl_end(f->dwfl);
+    tg_symbols_arena_free(&f->arena);
+    free(f);
+}
+
+static Dwarf *get_dwarf(struct symfile *f)
+{
+    if (!f->dwarf_tried && f->mod) {
+        f->dwarf_tried = true;
+        f->dwarf = dwfl_module_getdwarf(f->mod, &f->dwarf_bias);
+    }
+    return f->dwarf;
+}
+
+/* Dynamic symbols carry their version ("pthread_mutex_lock@@GLIBC_2.2.5");
+ * a person wants the function's name. */
+static const char *unversioned(struct symfile *f, const char *name)
+{
+    const char *at = strchr(name, '@');
+    return at && at != name ? tg_symbols_arena_strndup(&f->arena, name, (size_t)(at - name))
+                            : name;
+}
+
+static const char *short_file(struct symfile *f, Dwarf_Die *cu, const char *full)
+{
+    if (!f->names) {
+        f->names = tg_symbols_srcnames_new(get_dwarf(f), &f->arena);
+        if (!f->names)
+            return NULL;
+    }
+    return tg_symbols_srcnames_get(f->names, cu, full);
+}
+
+static bool is_function_scope(Dwarf_Die *die)
+{
+    int tag = dwarf_tag(die);
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+static const char *call_file(struct symfile *f, Dwarf_Die *cu, Dwarf_Die *inlined)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word index;
+    Dwarf_Files *files;
+    size_t nfiles;
+    if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &index) != 0
+        || dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || index >= nfiles)
+        return NULL;
+    const char *full = dwarf_filesrc(files, index, NULL, NULL);
+    return full ? short_file(f, cu, full) : NULL;
+}
+
+static int cmp_curange(const void *a, const void *b)
+{
+    const struct curange *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The compilation units' own address ranges. libdw 0.188 finds a CU for an
+ * address only through .debug_aranges, which clang does not emit. */
+static void load_curanges(struct symfile *f)
+{
+    f->curanges_tried = true;
+    Dwarf *dw = get_dwarf(f);
+    Dwarf_CU *cu = NULL;
+    Dwarf_Die cudie;
+    while (dw && dwarf_get_units(dw, cu, &cu, NULL, NULL, &cudie, NULL) == 0) {
+        Dwarf_Addr base, lo, hi;
+        ptrdiff_t off = 0;
+        while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
+            if (lo >= hi)
+                continue;
+            if (!tg_symbols_grow_array(&f->curanges, &f->capcuranges, f->ncuranges + 1,
+                                       sizeof *f->curanges))
+                return;
+            f->curanges[f->ncuranges++] = (struct curange){ .lo = lo, .hi = hi, .cu = cudie };
+        }
+    }
+    qsort(f->curanges, f->ncuranges, sizeof *f->curanges, cmp_curange);
+}
+
+/* The CU covering VADDR; *ADDR becomes VADDR in the Dwarf's address space. */
+static bool cu_at(struct symfile *f, uint64_t vaddr, Dwarf_Die *cu, Dwarf_Addr *addr)
+{
+    Dwarf_Addr bias;
+    Dwarf_Die *die = dwfl_module_addrdie(f->mod, vaddr, &bias);
+    if (die) {
+        *cu = *die;
+        *addr = vaddr - bias;
+        return true;
+    }
+    if (!f->curanges_tried)
+        load_curanges(f);
+    if (!f->dwarf)
+        return false;
+    *addr = vaddr - f->dwarf_bias;
+    size_t lo = 0, hi = f->ncuranges;   /* first range starting above addr */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->curanges[mid].lo <= *addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i-- > 0 && lo - i <= 16;) {   /* ranges may nest a little */
+        if (*addr < f->curanges[i].hi) {
+            *cu = f->curanges[i].cu;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Levels from DWARF: the innermost function, then each function an inlined
+ * one was inlined into, ending at the emitted subprogram. dwarf_getscopes
+ * follows an inlined instance to its abstract definition (whose parent is
+ * the CU), so the chain of callers comes from the concrete DIE's parents
+ * (dwarf_getscopes_die), as eu-addr2line -i does. */
+static void dwarf_levels(struct symfile *f, Dwarf_Die *cu, Dwarf_Addr addr,
+                         struct code_info *info)
+{
+    Dwarf_Die *scopes = NULL, *chain = NULL;
+    int n = dwarf_getscopes(cu, addr, &scopes);
+    if (n > 0) {
+        int m = dwarf_getscopes_die(&scopes[0], &chain);
+        if (m > 0) {
+            free(scopes);
+            scopes = chain;
+            n = m;
+        }
+    }
+    size_t nfun = 0;
+    for (int i = 0; i < n; i++)
+        nfun += is_function_scope(&scopes[i]);
+    struct code_level *levels = nfun > 1
+        ? tg_symbols_arena_alloc(&f->arena, nfun * sizeof *levels) : info->levels;
+    if (levels && nfun) {
+        memset(levels, 0, nfun * sizeof *levels);
+        info->levels = levels;
+        info->nlevels = (uint32_t)nfun;
+        size_t k = 0;
+        for (int i = 0; i < n; i++) {
+            if (!is_function_scope(&scopes[i]))
+                continue;
+            levels[k].function = dwarf_diename(&scopes[i]);
+            if (k + 1 < nfun) {
+                Dwarf_Attribute attr;
+                Dwarf_Word line = 0;
+                if (dwarf_attr(&scopes[i], DW_AT_call_line, &attr))
+                    dwarf_formudata(&attr, &line);
+                levels[k + 1].file = call_file(f, cu, &scopes[i]);
+                levels[k + 1].line = (int)line;
+            }
+            k++;
+        }
+    }
+    free(scopes);
+}
+
+static struct code_info *lookup_code(struct symfile *f, uint64_t vaddr)
+{
+    struct code_info *info = tg_symbols_arena_alloc(&f->arena, sizeof *info);
+    struct code_level *level = tg_symbols_arena_alloc(&f->arena, sizeof *level);
+    if (!info || !level)
+        return NULL;
+    *info = (struct code_info){ .nlevels = 1, .levels = level };
+    *level = (struct code_level){0};
+    if (!f->mod)
+        return info;
+
+    GElf_Off off;
+    GElf_Sym sym;
+    const char *symname = dwfl_module_addrinfo(f->mod, vaddr, &off, &sym, NULL, NULL, NULL);
+    if (symname) {
+        info->has_symbol = true;
+        info->sym_start = vaddr - off;
+        symname = unversioned(f, symname);
+    }
+    Dwarf_Die cu;
+    Dwarf_Addr addr;
+    if (cu_at(f, vaddr, &cu, &addr)) {
+        dwarf_levels(f, &cu, addr, info);
+        Dwarf_Line *line = dwarf_getsrc_die(&cu, addr);
+        int lineno = 0;
+        const char *full = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+        if (full && dwarf_lineno(line, &lineno) == 0 && lineno > 0) {
+            info->levels[0].file = short_file(f, &cu, full);
+            info->levels[0].line = lineno;
+        }
+    }
+    if (!info->levels[info->nlevels - 1].function)
+        info->levels[info->nlevels - 1].function = symname;
+    return info;
+}
+
+const struct code_info *tg_symbols_symfile_code(struct symfile *f, uint64_t vaddr)
+{
+    uint32_t index;
+    if (tg_symbols_u64map_get(&f->cache, vaddr, &index))
+        return f->infos[index];
+    struct code_info *info = lookup_code(f, vaddr);
+    if (!info || !tg_symbols_grow_array(&f->infos, &f->capinfos, f->ninfos + 1, sizeof *f->infos))
+        return NULL;
+    if (!tg_symbols_u64map_put(&f->cache, vaddr, (uint32_t)f->ninfos))
+        return info;            /* answered, just not remembered */
+    f->infos[f->ninfos++] = info;
+    return info;
+}
+
+/* ---- data: ELF OBJECT symbols, for files without debug info ---- */
+
+static unsigned underscores(const char *s)
+{
+    unsigned n = 0;
+    while (s[n] == '_')
+        n++;
+    return n;
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+    const struct objsym *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    /* Aliases (environ, __environ): the plainest name first, then by name,
+     * so the choice does not depend on the symbol table's order. */
+    unsigned ux = underscores(x->name), uy = underscores(y->name);
+    if (ux != uy)
+        return ux < uy ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static void load_objects(struct symfile *f)
+{
+    f->objs_tried = true;
+    int n = f->mod ? dwfl_module_getsymtab(f->mod) : -1;
+    for (int i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        GElf_Word shndx;
+        const char *name = dwfl_module_getsym_info(f->mod, i, &sym, &addr, &shndx, NULL, NULL);
+        int type = GELF_ST_TYPE(sym.st_info);
+        if (!name || !*name || sym.st_shndx == SHN_UNDEF
+            || (type != STT_OBJECT && type != STT_COMMON))
+            continue;
+        name = unversioned(f, name);
+        if (!name || !tg_symbols_grow_array(&f->objs, &f->capobjs, f->nobjs + 1, sizeof *f->objs))
+            break;
+        f->objs[f->nobjs++] = (struct objsym){ .addr = addr, .size = sym.st_size, .name = name };
+    }
+    if (f->nobjs)
+        qsort(f->objs, f->nobjs, sizeof *f->objs, cmp_obj);
+}
+
+static const struct objsym *covering_object(struct symfile *f, uint64_t vaddr)
+{
+    if (!f->objs_tried)
+        load_objects(f);
+    size_t lo = 0, hi = f->nobjs;   /* first with addr > vaddr */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->objs[mid].addr <= vaddr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Walk back over the symbols starting at or below VADDR: a sized one
+     * that covers it, or one of size 0 exactly at it. Few steps in practice. */
+    for (size_t i = lo; i-- > 0;) {
+        const struct objsym *o = &f->objs[i];
+        if (vaddr - o->addr < (o->size ? o->size : 1)) {
+            while (i > 0 && f->objs[i - 1].addr == o->addr && f->objs[i - 1].size >= o->size)
+                o = &f->objs[--i];
+            return o;
+        }
+        if (lo - i > 64)
+            break;
+    }
+    return NULL;
+}
+
+bool tg_symbols_symfile_data(struct symfile *f, uint64_t vaddr, char *name, size_t namelen,
+                             char *type, size_t typelen)
+{
+    if (!f->mod)
+        return false;
+    if (!f->vars_tried) {
+        f->vars_tried = true;
+        Dwarf *dw = get_dwarf(f);
+        if (dw)
+            f->vars = tg_symbols_datavars_new(dw, f->dwarf_bias);
+    }
+    if (f->vars && tg_symbols_datavars_lookup(f->vars, vaddr, name, namelen, type, typelen))
+        return true;
+    const struct objsym *o = covering_object(f, vaddr);
+    if (!o)
+        return false;
+    if (f->vars && tg_symbols_datavars_declared(f->vars, o->name, vaddr - o->addr, name, namelen,
+                                                type, typelen))
+        return true;
+    if (vaddr == o->addr) {
+        tg_symbols_copy_str(name, namelen, o->name);
+    } else if (namelen) {
+        snprintf(name, namelen, "%s+0x%" PRIx64, o->name, vaddr - o->addr);
+    }
+    if (type && typelen)
+        type[0] = '\0';
+    return true;
+}
