@@ -81,8 +81,17 @@ struct tg_file_header {
      * pthread mutex, taken with the real (not interposed) functions */
     uint8_t  lock[64];
 
+    /* the meta stream's current chunk: index + 1, 0 before the first meta
+     * record; read and written under the lock only */
+    uint32_t meta_chunk;
+    uint32_t reserved1;
+    /* /proc/sys/kernel/random/boot_id of the machine that created the file:
+     * a reader on the same boot shares the writer's clock (follow mode) */
+    uint8_t  boot_id[16];
+
     uint8_t  reserved[TG_HEADER_SIZE - 8 - 2 - 2 - 4 - 8 - 4 - 4
-                      - 4 * 4 - 8 - 3 * 8 - 4 - 4 - 4 - 4 - 256 - 64];
+                      - 4 * 4 - 8 - 3 * 8 - 4 - 4 - 4 - 4 - 256 - 64
+                      - 4 - 4 - 16];
 };
 _Static_assert(sizeof(struct tg_file_header) == TG_HEADER_SIZE, "header is one page");
 

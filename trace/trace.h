@@ -92,6 +92,8 @@ struct tg_trace_summary {
     uint64_t events;            /* events returned so far */
     uint64_t lost;              /* events the writer reported lost */
     uint32_t threads, processes, stacks;
+    uint64_t file_size;         /* bytes of the file read so far */
+    bool     truncated;         /* the file ends before what its header announces */
 };
 
 struct tg_trace;
@@ -105,6 +107,9 @@ enum tg_open_flags {
 int tg_trace_open(const char *path, unsigned flags, struct tg_trace **out,
                   char *errbuf, size_t errlen);
 void tg_trace_close(struct tg_trace *t);
+/* The detail of the last error tg_trace_next returned ("chunk 12: ..."),
+ * or NULL; valid until the next call. */
+const char *tg_trace_error(struct tg_trace *t);
 
 /* Next event in time order.
  * Returns 1 with *ev filled, 0 when no event is available (finished trace:
@@ -116,6 +121,12 @@ void tg_trace_close(struct tg_trace *t);
  * that is blocked publishes nothing), so the order is right without waiting
  * forever on a silent thread. */
 int tg_trace_next(struct tg_trace *t, struct tg_ev *ev);
+/* Details (docs/trace-format.md): TIME records are consumed, not returned;
+ * LOST records are returned (p0 = count). A truncated file returns the
+ * events before the cut, then TG_TRACE_ETRUNCATED where it would return 0.
+ * A corrupt chunk or record makes every later call return
+ * TG_TRACE_ECORRUPT. Times never go back: a record older than one already
+ * returned gets the time of the latest one. */
 
 /* Follow mode: returns true once the root process has ended and every
  * published event has been returned. */

@@ -11,6 +11,7 @@
 #ifndef TG_TRACE_WRITER_H
 #define TG_TRACE_WRITER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,8 @@
 #include <x86intrin.h>
 #endif
 
+#define TG_WRITER_MAX_MODULES 512
+
 /* A process's handle on the trace: the shared mapping of the whole file.
  * One per process; after fork the child calls tg_writer_after_fork(). */
 struct tg_writer {
@@ -33,7 +36,35 @@ struct tg_writer {
     uint32_t clock;               /* enum tg_clock, copied from the header */
     /* the meta stream's current chunk is shared by all processes: found
      * through the header under the lock, never cached here */
+
+    /* Thread index reserved for the process's first thread (the one that
+     * called tg_writer_open or, in a fork child, tg_writer_after_fork); its
+     * PROCESS record names it. Pass it to tg_stream_init for that thread. */
+    uint32_t first_thread;
+    /* identity of the file behind fd, checked before growing it, and its
+     * absolute path to reopen it if the program closed or reused the fd */
+    uint64_t dev, ino;
+    char path[4096];
+    /* modules already recorded by this process (or inherited over fork,
+     * which the reader mirrors): hashes of base, range and path */
+    uint32_t nmodules;
+    uint64_t modules[TG_WRITER_MAX_MODULES];
 };
+
+/* The tracer interposes pthread_mutex_*; the run-wide lock must be taken with
+ * the real functions. Members left NULL use the libc functions this library
+ * was linked against. Set once, before tg_writer_open. */
+struct tg_writer_sync_ops {
+    int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+    int (*mutex_lock)(pthread_mutex_t *);
+    int (*mutex_unlock)(pthread_mutex_t *);
+    int (*mutex_consistent)(pthread_mutex_t *);
+    int (*mutexattr_init)(pthread_mutexattr_t *);
+    int (*mutexattr_setpshared)(pthread_mutexattr_t *, int);
+    int (*mutexattr_setrobust)(pthread_mutexattr_t *, int);
+    int (*mutexattr_destroy)(pthread_mutexattr_t *);
+};
+void tg_writer_set_sync_ops(const struct tg_writer_sync_ops *ops);
 
 /* A thread's stream: lives in the thread's TLS, written only by it. */
 struct tg_stream {
@@ -44,22 +75,33 @@ struct tg_stream {
     uint32_t owner;                  /* thread index */
     uint32_t seq;                    /* next chunk's sequence number */
     uint64_t lost;                   /* records dropped since the last LOST record */
+    uint64_t retry_at;               /* lost count at which to try for space again */
+    uint64_t fail_tick;              /* when space last could not be had */
 };
 
 /* Opens PATH for writing: creates and initialises it if it is empty or does
  * not exist, joins it otherwise (another process of the run made it; exec'd
  * images and tracers started under `tangle run` join). Allocates this
  * process's index and writes its PROCESS meta record and module map.
- * PROGRAM is argv[0] (for the header of a new file), CMDLINE argv joined. */
+ * PROGRAM is argv[0] (for the header of a new file), CMDLINE argv joined.
+ * A new file's clock is the TSC when it is invariant (constant_tsc and
+ * nonstop_tsc), CLOCK_MONOTONIC otherwise; TANGLE_CLOCK=monotonic|tsc in
+ * the environment overrides the choice. Returns -EPROTO if PATH holds
+ * something that is not a trace this writer can append to. */
 int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
                    const char *cmdline);
 /* In a fork child: new process index and PROCESS record (parent = the
- * forking process). The mapping is inherited; nothing is reopened. */
+ * forking process). The mapping is inherited; nothing is reopened. The
+ * child's thread must then start a fresh stream with w->first_thread: the
+ * stream it inherited belongs to the parent's thread. */
 int tg_writer_after_fork(struct tg_writer *w, uint32_t parent_process);
 /* Process end: marks FINISHED + exit status if this is the root process,
  * closes nothing the kernel would not (the mapping stays valid for other
- * threads still writing). */
+ * threads still writing). Not for an image about to exec: the new image
+ * joins the file and finishes it (same pid, so still the root). */
 void tg_writer_finish(struct tg_writer *w, int wait_status);
+/* Adds feature bits (TG_FEAT_RACES, TG_FEAT_WATCH) to the file header. */
+void tg_writer_add_features(struct tg_writer *w, uint64_t features);
 
 uint32_t tg_writer_new_thread(struct tg_writer *w);   /* atomic, never fails */
 

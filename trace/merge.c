@@ -1,0 +1,520 @@
+/* trace/: the thread streams and their k-way merge by tick (a binary heap of
+ * stream heads), live or not.
+ *
+ * Follow mode returns a record only when no stream can still publish an
+ * older one: every waiting stream has published past it, or it is older
+ * than the grace period (a blocked thread publishes nothing). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/reader_internal.h"
+
+#define GRACE_NS (50u * 1000 * 1000)
+
+/* ---- growable arrays ---- */
+
+void *tg_grow(void *p, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    uint32_t n = *cap ? *cap : 8;
+    while (n < need)
+        n = n > UINT32_MAX / 2 ? need : n * 2;
+    void *q = realloc(p, (size_t)n * elem);
+    if (q == NULL)
+        return NULL;
+    memset((uint8_t *)q + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
+    *cap = n;
+    return q;
+}
+
+int tg_list_push(struct chunk_list *l, uint32_t v)
+{
+    uint32_t *p = tg_grow(l->idx, &l->cap, l->n + 1, sizeof *p);
+    if (p == NULL)
+        return -ENOMEM;
+    l->idx = p;
+    l->idx[l->n++] = v;
+    return 0;
+}
+
+/* ---- the heap: smallest (tick, thread) on top ---- */
+
+static inline bool before(const struct heap_ent *a, const struct heap_ent *b)
+{
+    return a->key < b->key || (a->key == b->key && a->thread < b->thread);
+}
+
+static void sift_down(struct heap_ent *h, uint32_t n, uint32_t i)
+{
+    struct heap_ent e = h[i];
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && before(&h[c + 1], &h[c]))
+            c++;
+        if (!before(&h[c], &e))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = e;
+}
+
+static int heap_push(struct tg_trace *t, struct rstream *s)
+{
+    struct heap_ent *h = tg_grow(t->heap, &t->cap_heap, t->nheap + 1, sizeof *h);
+    if (h == NULL)
+        return tg_reader_fail(t, TG_TRACE_EIO, "out of memory");
+    t->heap = h;
+    struct heap_ent e = { s->head, s->thread, s };
+    uint32_t i = t->nheap++;
+    while (i > 0 && before(&e, &h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = e;
+    s->in_heap = true;
+    return 0;
+}
+
+static void heap_pop(struct tg_trace *t)
+{
+    t->heap[0].s->in_heap = false;
+    t->heap[0] = t->heap[--t->nheap];
+    if (t->nheap)
+        sift_down(t->heap, t->nheap, 0);
+}
+
+/* ---- streams ---- */
+
+static int activate(struct tg_trace *t, struct rstream *s)
+{
+    for (uint32_t i = 0; i < t->nactive; i++)
+        if (t->active[i] == s)
+            return 0;
+    struct rstream **a = tg_grow(t->active, &t->cap_active, t->nactive + 1, sizeof *a);
+    if (a == NULL)
+        return -ENOMEM;
+    t->active = a;
+    a[t->nactive++] = s;
+    return 0;
+}
+
+static const uint8_t *payload_of(const struct tg_trace *t, uint32_t idx)
+{
+    return (const uint8_t *)(tg_chunk_at(t->map, idx) + 1);
+}
+
+uint32_t tg_reader_in_file(const struct tg_trace *t, uint32_t idx, uint32_t used)
+{
+    uint64_t off = payload_of(t, idx) - t->map;
+    if (off >= t->file_size)
+        return 0;
+    return t->file_size - off < used ? (uint32_t)(t->file_size - off) : used;
+}
+
+static void enter_chunk(struct tg_trace *t, struct rstream *s, uint32_t cur)
+{
+    uint32_t idx = s->chunks.idx[cur];
+    s->cur = cur;
+    s->pos = s->end = payload_of(t, idx);
+    s->tick_base = tg_chunk_at(t->map, idx)->tick_base;
+    s->cut = false;
+}
+
+static struct rstream *stream_for(struct tg_trace *t, uint32_t owner, uint32_t idx)
+{
+    if (owner >= t->nby_thread) {
+        uint32_t cap = t->nby_thread;
+        struct rstream **b = tg_grow(t->by_thread, &cap, owner + 1, sizeof *b);
+        if (b == NULL)
+            return NULL;
+        t->by_thread = b;
+        t->nby_thread = cap;
+    }
+    struct rstream *s = t->by_thread[owner];
+    if (s == NULL) {
+        if ((s = calloc(1, sizeof *s)) == NULL)
+            return NULL;
+        const struct tg_chunk_header *c = tg_chunk_at(t->map, idx);
+        s->thread = owner;
+        s->process = c->process;
+        s->last = c->tick_base;    /* its first record is no older */
+        t->by_thread[owner] = s;
+    }
+    return s;
+}
+
+static int add_chunk(struct tg_trace *t, uint32_t i, const struct tg_chunk_header *c,
+                     uint32_t max_thread, uint32_t max_process)
+{
+    if (c->owner == TG_META_STREAM)
+        return tg_list_push(&t->meta, i) < 0 ? tg_reader_fail(t, TG_TRACE_EIO, "out of memory") : 0;
+    if (c->owner >= max_thread || c->process >= max_process)
+        return tg_reader_fail(t, TG_TRACE_ECORRUPT,
+                              "corrupt chunk %u: thread %u of process %u was never allocated",
+                              i, c->owner, c->process);
+    struct rstream *s = stream_for(t, c->owner, i);
+    if (s == NULL)
+        return tg_reader_fail(t, TG_TRACE_EIO, "out of memory");
+    if (s->process != c->process || c->seq != s->chunks.n)
+        return tg_reader_fail(t, TG_TRACE_ECORRUPT,
+                              "corrupt chunk %u: sequence %u of thread %u does not follow on",
+                              i, c->seq, c->owner);
+    if (tg_list_push(&s->chunks, i) < 0 || activate(t, s) < 0)
+        return tg_reader_fail(t, TG_TRACE_EIO, "out of memory");
+    if (s->chunks.n == 1)
+        enter_chunk(t, s, 0);
+    return 0;
+}
+
+int tg_reader_scan(struct tg_trace *t)
+{
+    const struct tg_file_header *h = t->hdr;
+    uint32_t n = __atomic_load_n(&h->chunks_used, __ATOMIC_ACQUIRE);
+    if (n <= t->scanned)
+        return 0;
+    if (TG_HEADER_SIZE + (uint64_t)n * TG_CHUNK_SIZE > t->file_size) {
+        int rc = tg_reader_remap(t);
+        if (rc < 0)
+            return tg_reader_fail(t, TG_TRACE_EIO, "cannot map the grown file: %s", strerror(-rc));
+    }
+    h = t->hdr;
+    uint32_t max_thread = __atomic_load_n(&h->next_thread, __ATOMIC_ACQUIRE);
+    uint32_t max_process = __atomic_load_n(&h->next_process, __ATOMIC_ACQUIRE);
+    max_thread = max_thread < TG_MAX_THREADS ? max_thread : TG_MAX_THREADS;
+    max_process = max_process < TG_MAX_PROCESSES ? max_process : TG_MAX_PROCESSES;
+    for (uint32_t i = t->scanned; i < n; i++) {
+        uint64_t off = TG_HEADER_SIZE + (uint64_t)i * TG_CHUNK_SIZE;
+        if (off + sizeof(struct tg_chunk_header) > t->file_size) {
+            t->truncated = true;   /* announced, but the file ends first */
+            return 0;
+        }
+        const struct tg_chunk_header *c = tg_chunk_at(t->map, i);
+        if (c->magic != TG_CHUNK_MAGIC)
+            return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: bad magic 0x%08x", i, c->magic);
+        uint32_t used = __atomic_load_n(&c->used, __ATOMIC_ACQUIRE);
+        if (used > TG_CHUNK_PAYLOAD || used % (c->owner == TG_META_STREAM ? 8 : 16))
+            return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: %u bytes used of %zu",
+                                  i, used, (size_t)TG_CHUNK_PAYLOAD);
+        int rc = add_chunk(t, i, c, max_thread, max_process);
+        if (rc < 0)
+            return rc;
+        t->scanned = i + 1;
+        tg_reader_calib_point(t, c->tick_at_claim, c->mono_ns);
+    }
+    return 0;
+}
+
+/* Takes in what the writer published to the current chunk since we last
+ * looked: 1 if there is more, 0 if not, <0 if `used` is impossible. */
+static int extend(struct tg_trace *t, struct rstream *s)
+{
+    uint32_t idx = s->chunks.idx[s->cur];
+    uint32_t used = __atomic_load_n(&tg_chunk_at(t->map, idx)->used, __ATOMIC_ACQUIRE);
+    const uint8_t *base = payload_of(t, idx);
+    uint32_t have = (uint32_t)(s->end - base);
+    if (used > TG_CHUNK_PAYLOAD || used % 16 || used < have)
+        return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: %u bytes used", idx, used);
+    uint32_t avail = tg_reader_in_file(t, idx, used);
+    if (avail < used)
+        s->cut = true;
+    if (avail <= have)
+        return 0;
+    s->end = base + avail;
+    return 1;
+}
+
+static int corrupt_record(struct tg_trace *t, struct rstream *s, const char *why)
+{
+    uint32_t idx = s->chunks.idx[s->cur];
+    return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: record at byte %u %s",
+                          idx, (unsigned)(s->pos - payload_of(t, idx)), why);
+}
+
+/* Slow half of head(): chunk ends, TIME records, cut files, bad records. */
+static int head_slow(struct tg_trace *t, struct rstream *s)
+{
+    for (;;) {
+        size_t left = (size_t)(s->end - s->pos);
+        if (left < sizeof(struct tg_record)) {
+            int rc = extend(t, s);
+            if (rc < 0)
+                return rc;
+            if (rc > 0)
+                continue;
+            if (s->cut) {
+                t->truncated = true;
+                s->pos = s->end;
+                return 0;
+            }
+            if (s->cur + 1 >= s->chunks.n)
+                return 0;          /* nothing more published yet */
+            /* A successor exists, so this chunk's `used` (loaded after we
+             * saw the successor) was final and is drained. */
+            enter_chunk(t, s, s->cur + 1);
+            continue;
+        }
+        const struct tg_record *r = (const struct tg_record *)s->pos;
+        if (r->kind == TG_EV_NONE || r->kind >= TG_EV_COUNT)
+            return corrupt_record(t, s, "has no known kind");
+        size_t slots = tg_event_slots[r->kind];
+        if (slots == TG_SLOTS_VAR)
+            slots = r->arg;
+        size_t bytes = (1 + slots) * sizeof *r;
+        if (left < bytes) {
+            if (!s->cut)
+                return corrupt_record(t, s, "runs past the published bytes");
+            t->truncated = true;
+            s->pos = s->end;
+            return 0;
+        }
+        if (r->kind == TG_EV_TIME) {
+            s->tick_base = ((const struct tg_slot *)(r + 1))->a;
+            s->pos += bytes;
+            continue;
+        }
+        s->head = s->tick_base + r->dt;
+        return 1;
+    }
+}
+
+/* Positions S on its next record: 1 (s->head set), 0 if none yet, <0. */
+static inline int head(struct tg_trace *t, struct rstream *s)
+{
+    if (__builtin_expect(s->end - s->pos >= 16, 1)) {
+        const struct tg_record *r = (const struct tg_record *)s->pos;
+        unsigned kind = r->kind;
+        if (__builtin_expect(kind - 1u < TG_EV_COUNT - 1u && kind != TG_EV_TIME, 1)) {
+            unsigned slots = tg_event_slots[kind];
+            if (slots == TG_SLOTS_VAR)
+                slots = r->arg;
+            if (__builtin_expect((size_t)(s->end - s->pos) >= (1 + slots) * 16u, 1)) {
+                s->head = s->tick_base + r->dt;
+                return 1;
+            }
+        }
+    }
+    return head_slow(t, s);
+}
+
+/* ---- refresh: new chunks, newly published records, the follow bound ---- */
+
+int tg_reader_refresh(struct tg_trace *t)
+{
+    if (t->err)
+        return t->err;
+    bool follow = t->flags & TG_OPEN_FOLLOW;
+    if (follow) {
+        /* `finished` first: whatever was published before it is seen below */
+        t->finished = __atomic_load_n(&t->hdr->finished, __ATOMIC_ACQUIRE) != 0;
+        int rc = tg_reader_scan(t);
+        if (rc < 0)
+            return rc;
+    }
+    for (uint32_t i = 0; i < t->nactive;) {
+        struct rstream *s = t->active[i];
+        int rc = s->in_heap ? 1 : head(t, s);
+        if (rc < 0)
+            return rc;
+        if (rc > 0 && !s->in_heap && heap_push(t, s) < 0)
+            return t->err ? t->err : TG_TRACE_EIO;
+        bool gone = rc == 0 && (!follow || (s->quiet && s->cur + 1 >= s->chunks.n
+                   && __atomic_load_n(&tg_chunk_at(t->map, s->chunks.idx[s->cur])->closed,
+                                      __ATOMIC_ACQUIRE)));
+        if (gone)
+            t->active[i] = t->active[--t->nactive];   /* a new chunk revives it */
+        else
+            i++;
+    }
+    if (!follow) {
+        t->bound = UINT64_MAX;
+        return 0;
+    }
+    int rc = tg_reader_meta(t);   /* after the streams: stacks they name are in */
+    if (rc < 0)
+        return rc;
+    uint64_t now;
+    bool live = !t->finished && tg_reader_now_tick(t, &now);
+    if (!live) {
+        t->bound = UINT64_MAX;
+        return 0;
+    }
+    if (t->clock == TG_CLOCK_TSC) {
+        uint64_t mono = tg_mono_ns();
+        if (mono - t->last_own_cal >= 10u * 1000 * 1000) {
+            uint64_t tick, ns;
+            tg_calib_pair(t->clock, &tick, &ns);
+            tg_reader_calib_point(t, tick, ns);
+            t->last_own_cal = mono;
+        }
+    }
+    uint64_t frontier = UINT64_MAX;
+    for (uint32_t i = 0; i < t->nactive; i++) {
+        struct rstream *s = t->active[i];
+        if (!s->in_heap && !s->quiet && s->last < frontier)
+            frontier = s->last;
+    }
+    uint64_t grace = t->clock == TG_CLOCK_TSC ? (uint64_t)(GRACE_NS / t->rate) : GRACE_NS;
+    uint64_t old = now > grace ? now - grace : 0;
+    t->bound = frontier > old ? frontier : old;
+    return 0;
+}
+
+/* ---- next ---- */
+
+enum { F_LOCK = 1, F_MUTEX = 2 };
+
+/* How `arg` decodes: a tg_lockarg for every kind but three. */
+static inline unsigned kind_flags(unsigned kind)
+{
+    if (kind >= TG_EV_MUTEX_INIT && kind <= TG_EV_MUTEX_REL)
+        return F_LOCK | F_MUTEX;
+    if (kind == TG_EV_THREAD_NAME || kind == TG_EV_RACE || kind == TG_EV_WATCH_ACCESS)
+        return 0;
+    return F_LOCK;
+}
+
+static void decode(struct tg_trace *t, const struct rstream *s, struct tg_ev *ev)
+{
+    const struct tg_record *r = (const struct tg_record *)s->pos;
+    unsigned kind = r->kind;
+    uint64_t ts = tg_reader_ns(t, s->head);
+    if (ts < t->last_ts)
+        ts = t->last_ts;
+    t->last_ts = ts;
+    ev->ts = ts;
+    ev->obj = (uint64_t)r->obj_hi << 32 | r->obj_lo;
+    ev->thread = s->thread;
+    ev->process = s->process;
+    ev->stack = r->stack;
+    ev->kind = (uint16_t)kind;
+    ev->arg = r->arg;
+    unsigned flags = kind_flags(kind);
+    if (flags & F_LOCK) {
+        ev->result = TG_ARG_RESULT(r->arg);
+        ev->timed = TG_ARG_TIMED(r->arg);
+        ev->pshared = TG_ARG_PSHARED(r->arg);
+        ev->mtype = flags & F_MUTEX ? TG_ARG_TYPE(r->arg) : 0;
+    } else {
+        ev->result = 0;
+        ev->timed = ev->pshared = false;
+        ev->mtype = 0;
+    }
+    ev->p0 = ev->p1 = 0;
+    ev->str = NULL;
+    ev->data = NULL;
+    ev->len = 0;
+    unsigned slots = tg_event_slots[kind];
+    if (slots == TG_SLOTS_VAR) {
+        ev->data = r + 1;
+        ev->len = r->arg * 16u;
+        if (kind == TG_EV_THREAD_NAME) {
+            memcpy(t->strbuf, r + 1, ev->len);
+            t->strbuf[ev->len] = '\0';
+            ev->str = t->strbuf;
+        }
+    } else if (slots) {
+        const struct tg_slot *p = (const struct tg_slot *)(r + 1);
+        ev->p0 = p->a;
+        ev->p1 = p->b;
+    }
+}
+
+int tg_trace_next(struct tg_trace *t, struct tg_ev *ev)
+{
+    if (t->err)
+        return t->err;
+    if (t->nheap == 0 || t->heap[0].key > t->bound) {
+        int rc = tg_reader_refresh(t);
+        if (rc < 0)
+            return rc;
+        if (t->nheap == 0) {
+            if (t->truncated && (!(t->flags & TG_OPEN_FOLLOW) || t->finished))
+                return tg_reader_fail(t, TG_TRACE_ETRUNCATED,
+                                      "truncated: the file ends inside what its header announces");
+            return 0;
+        }
+        if (t->heap[0].key > t->bound)
+            return 0;
+    }
+    struct rstream *s = t->heap[0].s;
+    decode(t, s, ev);
+    tg_reader_on_event(t, s, ev);
+    unsigned slots = tg_event_slots[ev->kind];
+    if (slots == TG_SLOTS_VAR)
+        slots = ev->arg;
+    s->pos += (1 + slots) * 16u;
+    s->last = s->head;
+    t->events++;
+    int rc = head(t, s);
+    if (rc > 0) {
+        t->heap[0].key = s->head;
+        sift_down(t->heap, t->nheap, 0);
+    } else {
+        heap_pop(t);
+        if (!s->quiet && s->last < t->bound)
+            t->bound = s->last;   /* it may publish from here on */
+    }
+    return 1;                     /* an error in head() sticks for the next call */
+}
+
+/* ---- end of a finished trace ---- */
+
+/* Last tick of chunk IDX's records, walking its TIME records; 0 if none. */
+static uint64_t chunk_end_tick(const struct tg_trace *t, uint32_t idx)
+{
+    const struct tg_chunk_header *c = tg_chunk_at(t->map, idx);
+    uint32_t used = __atomic_load_n(&c->used, __ATOMIC_ACQUIRE);
+    used = tg_reader_in_file(t, idx, used <= TG_CHUNK_PAYLOAD ? used : 0);
+    const uint8_t *p = payload_of(t, idx), *end = p + used;
+    uint64_t base = c->tick_base, last = 0;
+    while (end - p >= 16) {
+        const struct tg_record *r = (const struct tg_record *)p;
+        if (r->kind == TG_EV_NONE || r->kind >= TG_EV_COUNT)
+            break;
+        size_t slots = tg_event_slots[r->kind] == TG_SLOTS_VAR ? r->arg : tg_event_slots[r->kind];
+        if ((size_t)(end - p) < (1 + slots) * 16)
+            break;
+        if (r->kind == TG_EV_TIME)
+            base = ((const struct tg_slot *)(r + 1))->a;
+        else
+            last = base + r->dt;
+        p += (1 + slots) * 16;
+    }
+    return last;
+}
+
+uint64_t tg_reader_end_tick(struct tg_trace *t)
+{
+    if (t->end_tick && t->finished)
+        return t->end_tick;
+    uint64_t end = 0;
+    for (uint32_t i = 0; i < t->nby_thread; i++) {
+        const struct rstream *s = t->by_thread[i];
+        if (s == NULL || s->chunks.n == 0)
+            continue;
+        uint64_t e = chunk_end_tick(t, s->chunks.idx[s->chunks.n - 1]);
+        if (e > end)
+            end = e;
+    }
+    t->end_tick = end;
+    return end;
+}
+
+void tg_reader_free_streams(struct tg_trace *t)
+{
+    for (uint32_t i = 0; i < t->nby_thread; i++) {
+        if (t->by_thread[i]) {
+            free(t->by_thread[i]->chunks.idx);
+            free(t->by_thread[i]);
+        }
+    }
+    free(t->by_thread);
+    free(t->active);
+    free(t->heap);
+    free(t->meta.idx);
+}

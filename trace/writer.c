@@ -1,0 +1,328 @@
+/* trace/: the writer's process-wide part: creating or joining the file, the
+ * run-wide lock, growing the file, claiming chunks, fork and process end.
+ *
+ * Nothing here runs on the fast path. Every function returns 0 or -errno
+ * and leaves the program alone when it fails: the caller counts and moves on.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trace/internal.h"
+#include "trace/writer.h"
+
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(((struct tg_file_header *)0)->lock),
+               "the run-wide lock fits its header field");
+
+#define RESERVE_MAX  (64ull << 30)    /* address space asked for the mapping */
+#define RESERVE_MIN  (256ull << 20)   /* least we settle for */
+#define INITIAL_CHUNKS 16u
+#define GROW_MIN     (1ull << 20)
+#define GROW_MAX     (64ull << 20)
+
+static struct tg_writer_sync_ops sync_ops;
+
+void tg_writer_set_sync_ops(const struct tg_writer_sync_ops *ops)
+{
+    sync_ops = *ops;
+}
+
+#define SYNC(fn) (sync_ops.fn ? sync_ops.fn : pthread_##fn)
+
+int tg_writer_lock(struct tg_writer *w)
+{
+    pthread_mutex_t *m = (pthread_mutex_t *)w->hdr->lock;
+    int rc = SYNC(mutex_lock)(m);
+    if (rc == EOWNERDEAD) {
+        /* The owner died inside a locked section. Everything the lock guards
+         * is published by a final store, so what it left is consistent. */
+        rc = SYNC(mutex_consistent)(m);
+    }
+    return -rc;
+}
+
+void tg_writer_unlock(struct tg_writer *w)
+{
+    SYNC(mutex_unlock)((pthread_mutex_t *)w->hdr->lock);
+}
+
+static int init_lock(struct tg_file_header *hdr)
+{
+    pthread_mutexattr_t attr;
+    int rc = SYNC(mutexattr_init)(&attr);
+    if (rc)
+        return -rc;
+    rc = SYNC(mutexattr_setpshared)(&attr, PTHREAD_PROCESS_SHARED);
+    if (rc == 0)
+        rc = SYNC(mutexattr_setrobust)(&attr, PTHREAD_MUTEX_ROBUST);
+    if (rc == 0)
+        rc = SYNC(mutex_init)((pthread_mutex_t *)hdr->lock, &attr);
+    SYNC(mutexattr_destroy)(&attr);
+    return -rc;
+}
+
+bool tg_writer_mapped(const struct tg_writer *w, uint64_t idx)
+{
+    return TG_HEADER_SIZE + (idx + 1) * (uint64_t)TG_CHUNK_SIZE <= w->reserved;
+}
+
+/* ---- the file ---- */
+
+/* Extends FD to TO bytes with blocks allocated, so that a full disk shows
+ * up here as ENOSPC instead of SIGBUS on a store into the mapping. */
+static int extend(int fd, uint64_t from, uint64_t to)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
+        && to > lim.rlim_cur)
+        return -EFBIG;             /* going past it would raise SIGXFSZ */
+    int rc;
+    do
+        rc = fallocate(fd, 0, (off_t)from, (off_t)(to - from));
+    while (rc < 0 && errno == EINTR);
+    if (rc == 0)
+        return 0;
+    if (errno != EOPNOTSUPP && errno != ENOSYS)
+        return -errno;
+    struct stat st;               /* no fallocate here: a sparse extension */
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if ((uint64_t)st.st_size >= to)
+        return 0;
+    return ftruncate(fd, (off_t)to) < 0 ? -errno : 0;
+}
+
+/* The program may have closed our descriptor, or reused its number for a
+ * file of its own: check before changing the file, reopen by path. */
+static int check_fd(struct tg_writer *w)
+{
+    struct stat st;
+    if (fstat(w->fd, &st) == 0 && (uint64_t)st.st_dev == w->dev
+        && (uint64_t)st.st_ino == w->ino)
+        return 0;
+    int fd = open(w->path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != w->dev
+        || (uint64_t)st.st_ino != w->ino) {
+        close(fd);
+        return -ESTALE;
+    }
+    w->fd = fd;                   /* the old number is the program's now */
+    return 0;
+}
+
+static int grow_locked(struct tg_writer *w, uint64_t end)
+{
+    struct tg_file_header *hdr = w->hdr;
+    uint64_t have = __atomic_load_n(&hdr->file_size, __ATOMIC_ACQUIRE);
+    if (end <= have)
+        return 0;
+    if (end > w->reserved)
+        return -ENOSPC;
+    uint64_t step = have / 8;
+    step = step < GROW_MIN ? GROW_MIN : step > GROW_MAX ? GROW_MAX : step;
+    uint64_t want = have + step < end ? end : have + step;
+    if (want > w->reserved)
+        want = w->reserved;
+    int rc = check_fd(w);
+    if (rc < 0)
+        return rc;
+    rc = extend(w->fd, have, want);
+    if (rc < 0 && want > end) {
+        want = end;
+        rc = extend(w->fd, have, want);
+    }
+    if (rc < 0)
+        return rc;
+    __atomic_store_n(&hdr->file_size, want, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int tg_writer_claim_locked(struct tg_writer *w, uint32_t owner, uint32_t seq,
+                           uint64_t tick_base, struct tg_chunk_header **out)
+{
+    struct tg_file_header *hdr = w->hdr;
+    uint32_t idx = __atomic_load_n(&hdr->chunks_used, __ATOMIC_ACQUIRE);
+    if (idx == UINT32_MAX || !tg_writer_mapped(w, idx))
+        return -ENOSPC;
+    int rc = grow_locked(w, TG_HEADER_SIZE + (idx + 1) * (uint64_t)TG_CHUNK_SIZE);
+    if (rc < 0)
+        return rc;
+    struct tg_chunk_header *c = tg_chunk_at(hdr, idx);
+    memset(c, 0, sizeof *c);     /* a claimer that died here left garbage */
+    c->magic = TG_CHUNK_MAGIC;
+    c->owner = owner;
+    c->process = w->process;
+    c->seq = seq;
+    c->tick_base = tick_base;
+    tg_calib_pair(w->clock, &c->tick_at_claim, &c->mono_ns);
+    __atomic_store_n(&hdr->chunks_used, idx + 1, __ATOMIC_RELEASE);
+    *out = c;
+    return 0;
+}
+
+/* Maps the whole reservation: pages past the end of the file are never
+ * touched, and growing the file makes them valid in every process. */
+static int map_file(struct tg_writer *w)
+{
+    for (uint64_t size = RESERVE_MAX; size >= RESERVE_MIN; size /= 2) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                       w->fd, 0);
+        if (p != MAP_FAILED) {
+            w->hdr = p;
+            w->reserved = size;
+            return 0;
+        }
+    }
+    return -errno;
+}
+
+static int init_header(struct tg_writer *w, const char *program)
+{
+    uint64_t size = TG_HEADER_SIZE + INITIAL_CHUNKS * (uint64_t)TG_CHUNK_SIZE;
+    int rc = extend(w->fd, 0, size);
+    if (rc < 0)
+        return rc;
+    if ((rc = map_file(w)) < 0)
+        return rc;
+    struct tg_file_header *hdr = w->hdr;
+    hdr->version = TG_VERSION;
+    hdr->min_read_version = TG_MIN_READ_VERSION;
+    hdr->header_size = TG_HEADER_SIZE;
+    hdr->chunk_size = TG_CHUNK_SIZE;
+    hdr->clock = tg_clock_choose();
+    hdr->features = TG_FEAT_STACKS | (hdr->clock == TG_CLOCK_TSC ? TG_FEAT_TSC : 0);
+    hdr->next_stack = 1;
+    hdr->file_size = size;
+    tg_calib_pair(hdr->clock, &hdr->tick0, &hdr->mono_ns0);
+    hdr->real_ns0 = tg_real_ns();
+    hdr->root_pid = (uint32_t)getpid();
+    if (program)
+        strncpy(hdr->program, program, sizeof hdr->program - 1);
+    tg_boot_id(hdr->boot_id);
+    if ((rc = init_lock(hdr)) < 0)
+        return rc;
+    /* The magic goes last: a reader that sees it sees the rest. */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    memcpy(hdr->magic, TG_MAGIC, sizeof hdr->magic);
+    return 0;
+}
+
+static int join_header(struct tg_writer *w, uint64_t file_size)
+{
+    if (file_size < TG_HEADER_SIZE)
+        return -EPROTO;
+    int rc = map_file(w);
+    if (rc < 0)
+        return rc;
+    const struct tg_file_header *hdr = w->hdr;
+    if (memcmp(hdr->magic, TG_MAGIC, sizeof hdr->magic) != 0 || hdr->version != TG_VERSION
+        || hdr->header_size != TG_HEADER_SIZE || hdr->chunk_size != TG_CHUNK_SIZE)
+        return -EPROTO;
+    uint8_t boot[16];
+    if (tg_boot_id(boot) == 0 && memcmp(boot, hdr->boot_id, sizeof boot) != 0)
+        return -ESTALE;          /* left over from before a reboot */
+    return 0;
+}
+
+static void unmap(struct tg_writer *w)
+{
+    if (w->hdr)
+        munmap(w->hdr, w->reserved);
+    w->hdr = NULL;
+}
+
+int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
+                   const char *cmdline)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
+    if (path == NULL || strlen(path) >= sizeof w->path)
+        return -ENAMETOOLONG;
+    w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (w->fd < 0)
+        return -errno;
+    if (realpath(path, w->path) == NULL)
+        strcpy(w->path, path);
+
+    /* Creator and joiners serialise on flock: a joiner sees either an empty
+     * file or a complete header. */
+    int rc;
+    while ((rc = flock(w->fd, LOCK_EX)) < 0 && errno == EINTR)
+        ;
+    struct stat st;
+    if (rc < 0 || fstat(w->fd, &st) < 0) {
+        rc = -errno;
+    } else {
+        w->dev = (uint64_t)st.st_dev;
+        w->ino = (uint64_t)st.st_ino;
+        rc = st.st_size == 0 ? init_header(w, program)
+                             : join_header(w, (uint64_t)st.st_size);
+    }
+    flock(w->fd, LOCK_UN);
+    if (rc < 0)
+        goto fail;
+
+    struct tg_file_header *hdr = w->hdr;
+    w->clock = hdr->clock;
+    w->process = __atomic_fetch_add(&hdr->next_process, 1, __ATOMIC_RELAXED);
+    w->first_thread = tg_writer_new_thread(w);
+
+    uint32_t parent = TG_NO_THREAD;
+    bool exec = w->process != 0;
+    if (exec) {
+        /* Joiners are exec'd images: of a traced process with our pid, or
+         * of a child the program spawned without fork (posix_spawn). */
+        parent = tg_writer_find_pid(w, (uint32_t)getpid());
+        if (parent == TG_NO_THREAD)
+            parent = tg_writer_find_pid(w, (uint32_t)getppid());
+    }
+    rc = tg_writer_process_record(w, parent, exec, cmdline);
+    if (rc < 0)
+        goto fail;
+    return 0;
+fail:
+    unmap(w);
+    close(w->fd);
+    w->fd = -1;
+    return rc;
+}
+
+int tg_writer_after_fork(struct tg_writer *w, uint32_t parent_process)
+{
+    if (w->hdr == NULL)
+        return -EBADF;
+    w->process = __atomic_fetch_add(&w->hdr->next_process, 1, __ATOMIC_RELAXED);
+    w->first_thread = tg_writer_new_thread(w);
+    return tg_writer_process_record(w, parent_process, false, NULL);
+}
+
+void tg_writer_finish(struct tg_writer *w, int wait_status)
+{
+    if (w->hdr == NULL)
+        return;
+    tg_writer_calib(w);
+    struct tg_file_header *hdr = w->hdr;
+    if ((uint32_t)getpid() != hdr->root_pid)
+        return;
+    __atomic_store_n(&hdr->exit_status, wait_status, __ATOMIC_RELAXED);
+    __atomic_store_n(&hdr->finished, 1, __ATOMIC_RELEASE);
+}
+
+uint32_t tg_writer_new_thread(struct tg_writer *w)
+{
+    return __atomic_fetch_add(&w->hdr->next_thread, 1, __ATOMIC_RELAXED);
+}
+
+void tg_writer_add_features(struct tg_writer *w, uint64_t features)
+{
+    __atomic_fetch_or(&w->hdr->features, features & TG_FEATURES_KNOWN, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,129 @@
+/* trace/: a thread's stream, slow path. The fast path (writer.h) lands here
+ * when the chunk is full, the time since the base no longer fits the 32-bit
+ * dt, or the stream has no chunk yet. */
+#include <errno.h>
+#include <string.h>
+
+#include "trace/internal.h"
+#include "trace/writer.h"
+
+/* Lost records: after a failed claim, retry when the count doubles (at
+ * least every RETRY_MAX records) or RETRY_TICKS after the failure, so a
+ * full disk costs a lock and a system call only now and then. */
+#define RETRY_MAX   65536u
+#define RETRY_TICKS (1ull << 26)
+
+void tg_stream_init(struct tg_stream *s, struct tg_writer *w, uint32_t thread)
+{
+    memset(s, 0, sizeof *s);
+    s->w = w;
+    s->owner = thread;
+}
+
+/* The stream's first chunk, or the next one. The previous chunk is closed
+ * only after its successor is published, so a reader that sees `closed`
+ * finds the successor. */
+static int claim(struct tg_stream *s, uint64_t tick)
+{
+    struct tg_writer *w = s->w;
+    struct tg_chunk_header *next;
+    int rc = tg_writer_lock(w);
+    if (rc < 0)
+        return rc;
+    rc = tg_writer_claim_locked(w, s->owner, s->seq, tick, &next);
+    tg_writer_unlock(w);
+    if (rc < 0)
+        return rc;
+    if (s->chunk)
+        __atomic_store_n(&s->chunk->closed, 1, __ATOMIC_RELEASE);
+    s->chunk = next;
+    s->pos = (uint8_t *)(next + 1);
+    s->end = s->pos + TG_CHUNK_PAYLOAD;
+    s->tick_base = tick;
+    s->seq++;
+    return 0;
+}
+
+static void put(struct tg_stream *s, unsigned kind, uint64_t tick, uint64_t a, uint64_t b)
+{
+    struct tg_record *r = (struct tg_record *)s->pos;
+    r->dt = (uint32_t)(tick - s->tick_base);
+    tg_record_fill(r, kind, 0, 0, 0);
+    struct tg_slot *p = (struct tg_slot *)(r + 1);
+    p->a = a;
+    p->b = b;
+    s->pos += 2 * sizeof *r;
+}
+
+struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
+                                         uint64_t tick)
+{
+    size_t need = (size_t)(1 + nslots) * sizeof(struct tg_record);
+    if (s->w == NULL || s->w->hdr == NULL || nslots > 255) {
+        s->lost++;
+        return NULL;
+    }
+    if (s->chunk && tick < s->tick_base)
+        tick = s->tick_base;     /* a stream's times never go back */
+    bool rebase = s->chunk && tick - s->tick_base > UINT32_MAX;
+    size_t extra = (rebase ? 32 : 0) + (s->lost ? 32 : 0);
+
+    if (s->pos == NULL || (size_t)(s->end - s->pos) < need + extra) {
+        if (s->lost && s->lost < s->retry_at && tick - s->fail_tick < RETRY_TICKS) {
+            s->lost++;
+            return NULL;
+        }
+        if (claim(s, tick) < 0) {
+            s->lost++;
+            s->retry_at = s->lost + (s->lost < RETRY_MAX ? s->lost : RETRY_MAX);
+            s->fail_tick = tick;
+            if (s->pos)
+                s->end = s->pos;  /* everything through here until space returns */
+            return NULL;
+        }
+        rebase = false;
+    }
+    if (rebase) {
+        uint64_t ns = s->w->clock == TG_CLOCK_TSC ? tg_mono_ns() : tick;
+        put(s, TG_EV_TIME, s->tick_base, tick, ns);
+        s->tick_base = tick;
+        if (s->w->clock == TG_CLOCK_TSC)
+            tg_writer_calib(s->w);   /* a long quiet spell: calibrate too */
+    }
+    if (s->lost) {
+        put(s, TG_EV_LOST, tick, s->lost, 0);
+        s->lost = 0;
+        s->retry_at = 0;
+    }
+    struct tg_record *r = (struct tg_record *)s->pos;
+    r->dt = (uint32_t)(tick - s->tick_base);
+    s->pos += need;
+    return r;
+}
+
+void tg_stream_close(struct tg_stream *s)
+{
+    if (s->chunk) {
+        tg_stream_commit(s);
+        __atomic_store_n(&s->chunk->closed, 1, __ATOMIC_RELEASE);
+    }
+    s->chunk = NULL;
+    s->pos = s->end = NULL;
+}
+
+void tg_stream_emit_var(struct tg_stream *s, unsigned kind, uint64_t obj,
+                        uint32_t stack, uint64_t tick, const void *data, size_t len)
+{
+    if (len > TG_MAX_VAR_SLOTS * sizeof(struct tg_slot))
+        len = TG_MAX_VAR_SLOTS * sizeof(struct tg_slot);
+    unsigned slots = (unsigned)((len + sizeof(struct tg_slot) - 1) / sizeof(struct tg_slot));
+    struct tg_record *r = tg_stream_reserve(s, slots, tick);
+    if (r == NULL)
+        return;
+    tg_record_fill(r, kind, slots, obj, stack);
+    uint8_t *payload = (uint8_t *)(r + 1);
+    if (len)
+        memcpy(payload, data, len);
+    memset(payload + len, 0, slots * sizeof(struct tg_slot) - len);
+    tg_stream_commit(s);
+}
