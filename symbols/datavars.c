@@ -21,9 +21,10 @@ struct datavar {
     const char *scope;          /* enclosing function of a static local */
 };
 
-/* "extern pthread_mutex_t lib_lock;": a program that uses a library's
- * variable gets its own copy (a copy relocation) that the program's symbol
- * table names but only this declaration types. */
+/* Global variables by name, declarations ("extern pthread_mutex_t
+ * lib_lock;") and exported definitions: a program that uses a library's
+ * variable gets its own copy (a copy relocation), which the program's symbol
+ * table names but only these type. */
 struct datadecl {
     const char *name;
     Dwarf_Die die;
@@ -120,6 +121,12 @@ static bool add_var(struct datavars *v, Dwarf_Die *die, const char *scope)
         return false;
     v->vars[v->count++] = (struct datavar){ .addr = addr, .size = size, .die = *die,
                                             .scope = scope };
+    /* An exported definition also types the copies other modules make. */
+    if (!scope && dwarf_hasattr(die, DW_AT_external)) {
+        if (!tg_symbols_grow_array(&v->decls, &v->capdecls, v->ndecls + 1, sizeof *v->decls))
+            return false;
+        v->decls[v->ndecls++] = (struct datadecl){ .name = name, .die = *die };
+    }
     return true;
 }
 
@@ -485,7 +492,7 @@ bool tg_symbols_datavars_lookup(struct datavars *v, uint64_t vaddr, char *name, 
     return true;
 }
 
-bool tg_symbols_datavars_declared(struct datavars *v, const char *symbol, uint64_t off,
+bool tg_symbols_datavars_named(struct datavars *v, const char *symbol, uint64_t off,
                                   char *name, size_t namelen, char *type, size_t typelen)
 {
     struct datadecl key = { .name = symbol };

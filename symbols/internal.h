@@ -67,9 +67,18 @@ void tg_symbols_symfile_close(struct symfile *f);
  * result lives as long as F. NULL when nothing is known. */
 const struct code_info *tg_symbols_symfile_code(struct symfile *f, uint64_t vaddr);
 
-/* The global variable covering VADDR; see tg_symbols_data. */
+/* The global variable covering VADDR; see tg_symbols_data. When only the
+ * ELF symbol table knew it and the symbol is global, *SYMBOL (if given) is
+ * set to the symbol's name and *SYMOFF to VADDR's offset in it, else
+ * *SYMBOL is NULL. */
 bool tg_symbols_symfile_data(struct symfile *f, uint64_t vaddr, char *name,
-                             size_t namelen, char *type, size_t typelen);
+                             size_t namelen, char *type, size_t typelen,
+                             const char **symbol, uint64_t *symoff);
+
+/* Names OFF bytes into the global SYMBOL by F's debug info, if F declares
+ * or exports it. */
+bool tg_symbols_symfile_named(struct symfile *f, const char *symbol, uint64_t off,
+                              char *name, size_t namelen, char *type, size_t typelen);
 
 
 /* Short, unambiguous source file names (srcnames.c): FULL as libdw gives it
@@ -85,10 +94,10 @@ struct datavars;
 struct datavars *tg_symbols_datavars_new(Dwarf *dw, uint64_t bias);
 bool tg_symbols_datavars_lookup(struct datavars *v, uint64_t vaddr, char *name,
                                 size_t namelen, char *type, size_t typelen);
-/* Names OFF bytes into SYMBOL (found in the ELF symbol table) when only a
- * declaration of it has debug info (a copy relocation). */
-bool tg_symbols_datavars_declared(struct datavars *v, const char *symbol, uint64_t off,
-                                  char *name, size_t namelen, char *type, size_t typelen);
+/* Names OFF bytes into SYMBOL (found in an ELF symbol table) by a global
+ * declared or exported under that name: for copy relocations. */
+bool tg_symbols_datavars_named(struct datavars *v, const char *symbol, uint64_t off,
+                               char *name, size_t namelen, char *type, size_t typelen);
 void tg_symbols_datavars_free(struct datavars *v);
 
 /* Copies at most LEN - 1 bytes and terminates; returns strlen(src) like

@@ -329,7 +329,24 @@ bool tg_symbols_data(struct tg_symbols *s, uint32_t process, uint64_t addr,
     if (type && typelen)
         type[0] = '\0';
     struct procmod *m = module_at(s, process, addr);
-    return m && tg_symbols_symfile_data(m->file, addr - m->base, name, namelen, type, typelen);
+    const char *symbol;
+    uint64_t off;
+    if (!m || !tg_symbols_symfile_data(m->file, addr - m->base, name, namelen, type, typelen,
+                                       &symbol, &off))
+        return false;
+    if (symbol) {
+        /* Only a symbol: a copy-relocated library variable is typed by the
+         * library that defines it (clang emits no declaration for it). */
+        struct proc *p = proc_for(s, process);
+        for (size_t i = 0; p && i < p->nmods; i++) {
+            struct procmod *other = &p->mods[i];
+            if (other == m || (!other->file && !(other->file = file_for(s, other->path))))
+                continue;
+            if (tg_symbols_symfile_named(other->file, symbol, off, name, namelen, type, typelen))
+                break;
+        }
+    }
+    return true;
 }
 
 /* The frame a person calls "where": the first with a source line outside

@@ -18,6 +18,7 @@
 struct objsym {
     uint64_t addr, size;
     const char *name;
+    bool global;
 };
 
 struct curange {
@@ -262,6 +263,9 @@ static struct code_info *lookup_code(struct symfile *f, uint64_t vaddr)
     GElf_Off off;
     GElf_Sym sym;
     const char *symname = dwfl_module_addrinfo(f->mod, vaddr, &off, &sym, NULL, NULL, NULL);
+    int type = symname ? GELF_ST_TYPE(sym.st_info) : STT_NOTYPE;
+    if (type == STT_OBJECT || type == STT_TLS || type == STT_COMMON)
+        symname = NULL;         /* a variable is not where code runs */
     if (symname) {
         info->has_symbol = true;
         info->sym_start = vaddr - off;
@@ -339,7 +343,8 @@ static void load_objects(struct symfile *f)
         name = unversioned(f, name);
         if (!name || !tg_symbols_grow_array(&f->objs, &f->capobjs, f->nobjs + 1, sizeof *f->objs))
             break;
-        f->objs[f->nobjs++] = (struct objsym){ .addr = addr, .size = sym.st_size, .name = name };
+        f->objs[f->nobjs++] = (struct objsym){ .addr = addr, .size = sym.st_size, .name = name,
+                                               .global = GELF_ST_BIND(sym.st_info) != STB_LOCAL };
     }
     if (f->nobjs)
         qsort(f->objs, f->nobjs, sizeof *f->objs, cmp_obj);
@@ -372,31 +377,49 @@ static const struct objsym *covering_object(struct symfile *f, uint64_t vaddr)
     return NULL;
 }
 
-bool tg_symbols_symfile_data(struct symfile *f, uint64_t vaddr, char *name, size_t namelen,
-                             char *type, size_t typelen)
+static struct datavars *vars_of(struct symfile *f)
 {
-    if (!f->mod)
-        return false;
     if (!f->vars_tried) {
         f->vars_tried = true;
         Dwarf *dw = get_dwarf(f);
         if (dw)
             f->vars = tg_symbols_datavars_new(dw, f->dwarf_bias);
     }
-    if (f->vars && tg_symbols_datavars_lookup(f->vars, vaddr, name, namelen, type, typelen))
+    return f->vars;
+}
+
+bool tg_symbols_symfile_named(struct symfile *f, const char *symbol, uint64_t off,
+                              char *name, size_t namelen, char *type, size_t typelen)
+{
+    struct datavars *vars = f->mod ? vars_of(f) : NULL;
+    return vars && tg_symbols_datavars_named(vars, symbol, off, name, namelen, type, typelen);
+}
+
+bool tg_symbols_symfile_data(struct symfile *f, uint64_t vaddr, char *name, size_t namelen,
+                             char *type, size_t typelen, const char **symbol, uint64_t *symoff)
+{
+    if (symbol)
+        *symbol = NULL;
+    if (!f->mod)
+        return false;
+    struct datavars *vars = vars_of(f);
+    if (vars && tg_symbols_datavars_lookup(vars, vaddr, name, namelen, type, typelen))
         return true;
     const struct objsym *o = covering_object(f, vaddr);
     if (!o)
         return false;
-    if (f->vars && tg_symbols_datavars_declared(f->vars, o->name, vaddr - o->addr, name, namelen,
-                                                type, typelen))
+    uint64_t off = vaddr - o->addr;
+    if (vars && tg_symbols_datavars_named(vars, o->name, off, name, namelen, type, typelen))
         return true;
-    if (vaddr == o->addr) {
+    if (off == 0)
         tg_symbols_copy_str(name, namelen, o->name);
-    } else if (namelen) {
-        snprintf(name, namelen, "%s+0x%" PRIx64, o->name, vaddr - o->addr);
-    }
+    else if (namelen)
+        snprintf(name, namelen, "%s+0x%" PRIx64, o->name, off);
     if (type && typelen)
         type[0] = '\0';
+    if (symbol && o->global) {
+        *symbol = o->name;
+        *symoff = off;
+    }
     return true;
 }

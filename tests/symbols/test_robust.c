@@ -103,7 +103,7 @@ Test(symbols_robust, debug_info_stripped)
     cr_assert(tg_symbols_data(s, 0, fixture_addr(&fix, "counter"), name, sizeof name, NULL, 0));
     cr_assert_str_eq(name, "counter");
     cr_assert(tg_symbols_data(s, 0, fixture_addr(&fix, "bump_calls"), name, sizeof name, NULL, 0));
-    cr_assert(strncmp(name, "calls", 5) == 0, "%s", name);   /* gcc: calls.0 */
+    cr_assert(strstr(name, "calls"), "%s", name);   /* gcc: calls.0, clang: bump.calls */
     cr_assert_not(tg_symbols_data(s, 0, fixture_addr(&fix, "heap"), name, sizeof name, NULL, 0));
     tg_symbols_free(s);
 }
