@@ -121,40 +121,48 @@ static int create_file(const char *path)
     return 0;
 }
 
+/* DIR/NAME (or NAME alone if DIR is NULL) into PATH; false if too long. */
+static bool join_path(char *path, size_t len, const char *dir, const char *name)
+{
+    int n = dir ? snprintf(path, len, "%s/%s", dir, name) : snprintf(path, len, "%s", name);
+    return n >= 0 && (size_t)n < len;
+}
+
 /* Creates the (empty) trace file before PROGRAM starts, so an unwritable
  * path fails early; the tracer initialises it. Fills PATH with its absolute
  * name: exec'd images and programs that chdir open it again. */
 static int create_trace(const struct tg_run_options *o, char *path, size_t len)
 {
-    char name[PATH_MAX], cwd[PATH_MAX];
+    char name[NAME_MAX + 1], cwd[PATH_MAX];
+    bool have_cwd = getcwd(cwd, sizeof cwd) != NULL;
     int err;
 
     if (o->trace_path) {
-        if ((err = create_file(o->trace_path)) < 0) {
+        if (!join_path(path, len, o->trace_path[0] == '/' || !have_cwd ? NULL : cwd, o->trace_path))
+            err = -ENAMETOOLONG;
+        else
+            err = create_file(path);
+        if (err < 0) {
             tg_cli_error("cannot create trace %s: %s", o->trace_path, strerror(-err));
             return -1;
         }
-        if (o->trace_path[0] == '/')
-            snprintf(path, len, "%s", o->trace_path);
-        else if (getcwd(cwd, sizeof cwd))
-            snprintf(path, len, "%s/%s", cwd, o->trace_path);
-        else
-            snprintf(path, len, "%s", o->trace_path);
         return 0;
     }
 
+    /* default: tangle-PROG-PID.trace where the user is, like perf.data or a
+     * core file; in $TMPDIR when the current directory is read-only */
     const char *base = strrchr(o->argv[0], '/');
     base = base ? base + 1 : o->argv[0];
-    snprintf(name, sizeof name, "tangle-%s-%d.trace", base, (int)getpid());
-    if (getcwd(cwd, sizeof cwd) && (size_t)snprintf(path, len, "%s/%s", cwd, name) < len &&
-        (err = create_file(path)) == 0)
+    snprintf(name, sizeof name, "tangle-%.200s-%d.trace", base, (int)getpid());
+    if (have_cwd && join_path(path, len, cwd, name) && create_file(path) == 0)
         return 0;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
         tmp = "/tmp";
-    snprintf(path, len, "%s/%s", tmp, name);
-    if ((err = create_file(path)) < 0) {
-        tg_cli_error("cannot create trace %s: %s (choose a place with -o)", path, strerror(-err));
+    err = join_path(path, len, tmp, name) ? create_file(path) : -ENAMETOOLONG;
+    if (err < 0) {
+        tg_cli_error("cannot create trace %s/%s: %s (choose a place with -o)", tmp, name,
+                     strerror(-err));
         return -1;
     }
     return 0;

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Whole-program slowdown under `tangle run` (live analysis included), side by
+# side with Helgrind and ThreadSanitizer on the same programs, in one run.
+#
+#   bench/run_overhead.sh [-b BUILD] [-r RUNS] [WORKLOAD ...]
+#
+# A WORKLOAD is "sample[:args]"; the default is the issue's
+#   add_sub_lock:2000000      (2 threads x 2,000,000 updates of a under `lock`)
+#   gil_contention            (4 threads taking one global lock per step)
+# Each configuration runs RUNS times (default 5), interleaved round-robin so
+# drift hits all alike; the median wall time is reported with its ratio to
+# the native run. Tools that are missing are skipped with a note.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build"
+runs=5
+while getopts "b:r:h" opt; do
+  case $opt in
+    b) build=$(cd "$OPTARG" && pwd) ;;
+    r) runs=$OPTARG ;;
+    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+workloads=("$@")
+[ ${#workloads[@]} -gt 0 ] || workloads=(add_sub_lock:2000000 gil_contention)
+
+tangle="$build/cli/tangle"
+[ -x "$tangle" ] || { echo "run_overhead: $tangle not built (ninja -C $build)" >&2; exit 2; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tangle-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+have_helgrind=1
+command -v valgrind >/dev/null || { have_helgrind=0; echo "note: valgrind not installed: no Helgrind column" >&2; }
+cc=${CC:-gcc}
+
+now_ns() { local t=$EPOCHREALTIME; echo $(( ${t%.*} * 1000000000 + 10#${t#*.} * 1000 )); }
+
+# time_one NAME CMD...: runs CMD with its output discarded, appends the wall
+# time in ns to $tmp/NAME.times; a failing run aborts the bench.
+time_one() {
+  local name=$1; shift
+  local t0 t1
+  t0=$(now_ns)
+  if ! "$@" >/dev/null 2>"$tmp/$name.err"; then
+    echo "run_overhead: $name failed: $*" >&2
+    tail -5 "$tmp/$name.err" >&2
+    exit 1
+  fi
+  t1=$(now_ns)
+  echo $((t1 - t0)) >>"$tmp/$name.times"
+}
+
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+printf '%-28s %-10s %10s %8s\n' "workload" "tool" "median s" "ratio"
+for w in "${workloads[@]}"; do
+  sample=${w%%:*}
+  args=()
+  [ "$w" = "$sample" ] || IFS=, read -r -a args <<<"${w#*:}"
+  exe="$build/samples/$sample"
+  [ -x "$exe" ] || { echo "run_overhead: $exe not built" >&2; exit 2; }
+
+  configs=(native tangle)
+  [ $have_helgrind = 1 ] && configs+=(helgrind)
+  tsan_exe="$tmp/$sample.tsan"
+  if "$cc" -fsanitize=thread -g -O1 -fno-omit-frame-pointer -I"$root/samples" \
+       "$root/samples/$sample.c" -o "$tsan_exe" -pthread 2>"$tmp/tsan-build.err"; then
+    configs+=(tsan)
+  else
+    echo "note: $cc -fsanitize=thread failed: no ThreadSanitizer column for $sample" >&2
+  fi
+
+  rm -f "$tmp"/*.times
+  for ((i = 0; i < runs; i++)); do
+    for c in "${configs[@]}"; do
+      case $c in
+        native)   time_one native "$exe" "${args[@]}" ;;
+        tangle)   time_one tangle "$tangle" run -q -o "$tmp/run.trace" -- "$exe" "${args[@]}" ;;
+        helgrind) time_one helgrind valgrind --tool=helgrind -q "$exe" "${args[@]}" ;;
+        tsan)     time_one tsan env TSAN_OPTIONS=report_bugs=0 "$tsan_exe" "${args[@]}" ;;
+      esac
+    done
+  done
+
+  base=$(median "$tmp/native.times")
+  label="$sample${args[*]:+ ${args[*]}}"
+  for c in "${configs[@]}"; do
+    m=$(median "$tmp/$c.times")
+    awk -v w="$label" -v c="$c" -v m="$m" -v b="$base" \
+      'BEGIN { printf "%-28s %-10s %10.3f %7.2fx\n", w, c, m / 1e9, m / b }'
+  done
+done
+echo "($runs runs each, interleaved; ratio = median / native median; tangle includes live analysis)"

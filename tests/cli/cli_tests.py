@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""Integration tests of the `tangle` executable: run, dump, stats, errors.
+
+Each meson test() runs one named check of this script:
+
+    cli_tests.py --tangle T --samples DIR CHECK [ARGS...]
+
+It prints one line per assertion ("ok ..." / "FAIL ...") and exits 0 when
+all hold, 1 when one fails, 77 (meson's skip) with the reason when the
+check needs something this build does not have. Programs are started by
+tangle itself (the tracer is preloaded into them only); every run has a
+time limit after which its whole process group is killed and the check
+fails, so a hang is a failure, never a stuck suite.
+"""
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+ARGS = None
+FAILED = []
+
+
+def ok(cond, what, detail=""):
+    if cond:
+        print(f"ok   {what}")
+    else:
+        print(f"FAIL {what}" + (f"\n     {detail}" if detail else ""))
+        FAILED.append(what)
+    return cond
+
+
+def skip(reason):
+    print(f"skip: {reason}")
+    sys.exit(SKIP)
+
+
+def sample(name):
+    return os.path.join(ARGS.samples, name)
+
+
+class Run:
+    def __init__(self, status, out, err, elapsed):
+        self.status, self.out, self.err, self.elapsed = status, out, err, elapsed
+
+
+def run(argv, timeout=60, env=None, stdin=subprocess.DEVNULL):
+    """Runs argv in its own process group; kills the group at the limit."""
+    start = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=stdin, env=env, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        ok(False, f"{' '.join(argv[:6])} ends within {timeout} s",
+           err.decode(errors="replace")[-2000:])
+        finish()
+    return Run(p.returncode, out.decode(errors="replace"), err.decode(errors="replace"),
+               time.monotonic() - start)
+
+
+def tangle(*args, **kw):
+    return run([ARGS.tangle, *args], **kw)
+
+
+def findings_built():
+    """The finding kinds this build's detectors report (tangle --version)."""
+    r = tangle("--version")
+    m = re.search(r"^findings:(.*)$", r.out, re.M)
+    return set(m.group(1).split()) if m else set()
+
+
+def one_error_line(r, what, must_contain=""):
+    lines = [l for l in r.err.splitlines() if l.strip()]
+    ok(len(lines) == 1 and lines[0].startswith("tangle: ") and must_contain in lines[0],
+       f"{what}: one error line starting 'tangle: '" +
+       (f" naming {must_contain}" if must_contain else ""), repr(r.err[-500:]))
+
+
+def finish():
+    print(f"{'FAILED' if FAILED else 'passed'}: {len(FAILED)} failure(s)")
+    sys.exit(1 if FAILED else 0)
+
+
+# ---- trace contents, through `tangle dump` ----
+
+# TIME PID/TID THREAD EVENT OBJECT... (event names: events.def)
+EVENT = re.compile(r"^\s*(\d+\.\d+)\s+(\d+)/(\d+)\s+(.*?)\s+([A-Z]+_[A-Z_]+|FORK|LOST|RACE)(?:\s+(.*))?$")
+
+
+def dump(trace, *opts):
+    """`tangle dump` as a list of (time, pid, tid, thread, event, rest)."""
+    r = tangle("dump", *opts, trace)
+    ok(r.status == 0, f"tangle dump {os.path.basename(trace)} exits 0", r.err[-500:])
+    rows = []
+    for line in r.out.splitlines():
+        m = EVENT.match(line)
+        if m:
+            rows.append((float(m.group(1)), int(m.group(2)), int(m.group(3)),
+                         m.group(4), m.group(5), (m.group(6) or "").split()))
+    ok(len(rows) > 0 and len(rows) == len(r.out.splitlines()),
+       f"every dump line parses ({len(rows)} events)")
+    return rows
+
+
+def wait_for_events(trace, kind, timeout=10):
+    """Polls the trace a running program writes until an event of KIND shows."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = tangle("dump", "--kind", kind, trace, timeout=30)
+        if r.status == 0 and r.out.strip():
+            return [EVENT.match(l) for l in r.out.splitlines() if EVENT.match(l)]
+        time.sleep(0.05)
+    return []
+
+
+def spawn_run(trace, *program):
+    return subprocess.Popen([ARGS.tangle, "run", "-o", trace, "--", *program],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def reap(p, timeout=30):
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        ok(False, f"tangle run ends within {timeout} s", err.decode(errors="replace")[-1000:])
+    return Run(p.returncode, out.decode(errors="replace"), err.decode(errors="replace"), 0)
+
+
+# ---- checks ----
+
+def check_sample(tmp, name, verdict, *args):
+    """A sample under `tangle run`: the exit status its verdict implies."""
+    built = findings_built()
+    args = [a for a in args if a != "-"]
+    if verdict in ("deadlock", "lock-order") and verdict not in built:
+        skip(f"{name} ({verdict}): this build's detectors do not report {verdict} findings "
+             f"(tangle --version: findings: {' '.join(sorted(built)) or 'none'})")
+    if verdict == "misuse" and "misuse" not in built:
+        skip(f"{name} (misuse): no misuse detector in this build")
+    trace = os.path.join(tmp, name + ".trace")
+    r = tangle("run", "-o", trace, "--", sample(name), *args, timeout=60)
+    # a race needs `tangle cc` or --watch: a plain run reports no other finding
+    expected = {"clean": 0, "race": 0, "lock-order": 66, "deadlock": 66, "misuse": 66}[verdict]
+    ok(r.status == expected, f"{name} ({verdict}) exits {expected}",
+       f"status {r.status}; stderr:\n{r.err[-3000:]}")
+    if verdict == "deadlock":
+        ok(r.elapsed < 5, f"{name}: the deadlock ends the run in under 5 s ({r.elapsed:.1f} s)")
+    ok(re.search(r"^tangle: \S+ (exited with status|was killed|ended)", r.err, re.M) is not None,
+       f"{name}: summary paragraph on stderr", r.err[-1000:])
+    ok(trace in r.err.replace("\n       ", " "), f"{name}: summary names the trace")
+    rows = dump(trace)
+    ok(any(e[4] == "THREAD_START" for e in rows), f"{name}: trace has thread starts")
+
+
+def check_usage(tmp):
+    r = tangle("--help")
+    ok(r.status == 0 and "run" in r.out and "dump" in r.out, "tangle --help lists commands")
+    r = tangle("--version")
+    ok(r.status == 0 and r.out.startswith("tangle "), "tangle --version")
+    r = tangle()
+    ok(r.status == 2, "tangle without a command exits 2")
+    for argv, cmd in ((["frobnicate"], ""), (["--frob"], ""), (["run", "--frob", "--", "true"], " run"),
+                      (["run"], " run"), (["dump"], " dump"), (["stats", "a", "b"], " stats"),
+                      (["run", "--exitcode", "300", "--", "true"], " run"),
+                      (["run", "--fail-on", "bogus", "--", "true"], " run"),
+                      (["run", "--on-deadlock", "maybe", "--", "true"], " run"),
+                      (["stats", "--sort", "bogus", "x"], " stats"),
+                      (["dump", "--kind", "NOPE_*", "x"], " dump")):
+        r = tangle(*argv)
+        lines = r.err.splitlines()
+        ok(r.status == 2 and len(lines) == 2 and lines[1] == f"try 'tangle{cmd} --help'",
+           f"usage error for {' '.join(argv)}: exit 2, one line + hint", repr(r.err))
+    for cmd in ("run", "dump", "stats"):
+        r = tangle(cmd, "--help")
+        ok(r.status == 0 and r.out.startswith(f"usage: tangle {cmd}"), f"tangle {cmd} --help")
+        r2 = tangle("help", cmd)
+        ok(r2.status == 0 and r2.out == r.out, f"tangle help {cmd}")
+
+
+def check_exec_errors(tmp):
+    trace = os.path.join(tmp, "x.trace")
+    r = tangle("run", "-o", trace, "--", os.path.join(tmp, "no-such-program"))
+    ok(r.status == 127, "missing program: 127", r.err)
+    one_error_line(r, "missing program", "no-such-program")
+    ok(not os.path.exists(trace), "missing program: no trace file left behind")
+    r = tangle("run", "-o", trace, "--", "tangle-no-such-command-on-path")
+    ok(r.status == 127, "command not on PATH: 127", r.err)
+    plain = os.path.join(tmp, "not-executable")
+    with open(plain, "w") as f:
+        f.write("#!/bin/sh\necho hi\n")
+    os.chmod(plain, 0o644)
+    r = tangle("run", "-o", trace, "--", plain)
+    ok(r.status == 126, "non-executable program: 126", r.err)
+    one_error_line(r, "non-executable program", "not-executable")
+    r = tangle("run", "-o", trace, "--", tmp)
+    ok(r.status == 126, "a directory: 126", r.err)
+
+
+def check_crash(tmp):
+    trace = os.path.join(tmp, "crash.trace")
+    r = tangle("run", "-o", trace, "--", "/bin/sh", "-c", "kill -SEGV $$")
+    ok(r.status == 128 + signal.SIGSEGV, f"crashing program: {128 + signal.SIGSEGV}", r.err)
+    ok("killed by signal SIGSEGV" in r.err.replace("\n       ", " "),
+       "summary says killed by signal SIGSEGV", r.err)
+    r = tangle("dump", trace)
+    ok(r.status == 0, "the crashed program's trace is readable", r.err)
+
+
+def check_exit_status(tmp):
+    trace = os.path.join(tmp, "st.trace")
+    for code in (0, 1, 3, 42):
+        r = tangle("run", "-q", "-o", trace, "--", "/bin/sh", "-c", f"exit {code}")
+        ok(r.status == code, f"exit status {code} passed through", r.err)
+    r = tangle("run", "-q", "-o", trace, "--exitcode", "9", "--", "/bin/sh", "-c", "exit 0")
+    ok(r.status == 0, "--exitcode does not change a run without findings", r.err)
+
+
+def check_stdout(tmp):
+    trace = os.path.join(tmp, "out.trace")
+    for argv in ([sample("add_sub_lock"), "10000"], [sample("ticket_lock_joined")],
+                 ["/bin/sh", "-c", "printf 'one\\ntwo\\n'; printf 'err\\n' >&2"]):
+        native = run(argv)
+        traced = tangle("run", "-o", trace, "--", *argv)
+        ok(native.status == 0 and traced.status == 0, f"{os.path.basename(argv[0])}: both exit 0",
+           traced.err)
+        ok(native.out == traced.out and native.out,
+           f"{os.path.basename(argv[0])}: stdout identical with and without tangle",
+           f"native {native.out[:200]!r} traced {traced.out[:200]!r}")
+        ok(traced.err.startswith(native.err), f"{os.path.basename(argv[0])}: "
+           "program's stderr comes first, unchanged", traced.err[:300])
+
+
+def check_unwritable_output(tmp):
+    marker = os.path.join(tmp, "started")
+    r = tangle("run", "-o", os.path.join(tmp, "no-such-dir", "x.trace"), "--",
+               "/bin/sh", "-c", f"touch {marker}")
+    ok(r.status == 125, "unwritable -o: 125", r.err)
+    one_error_line(r, "unwritable -o", "no-such-dir")
+    ok(not os.path.exists(marker), "unwritable -o: the program was not started")
+
+
+def check_default_trace_name(tmp):
+    r = run([ARGS.tangle, "run", "--", "/bin/true"], timeout=60)
+    ok(r.status == 0, "run without -o", r.err)
+    m = re.search(r"Trace: (\S+)", r.err.replace("\n       ", " "))
+    path = m.group(1) if m else ""
+    ok(re.search(r"/tangle-true-\d+\.trace$", path) is not None, "default name tangle-PROG-PID.trace", path)
+    ok(os.path.isfile(path), "default trace exists")
+    if os.path.isfile(path):
+        os.unlink(path)
+
+
+def check_sigkill(tmp):
+    """A program killed with SIGKILL leaves a trace readable up to its death."""
+    trace = os.path.join(tmp, "killed.trace")
+    p = spawn_run(trace, sample("semaphore_pool"), "1000")
+    acq = wait_for_events(trace, "SEM_ACQ")
+    ok(len(acq) > 0, "semaphore_pool under tangle: holders show in the live trace")
+    if acq:
+        os.kill(int(acq[0].group(2)), signal.SIGKILL)
+    r = reap(p)
+    ok(r.status == 128 + signal.SIGKILL, f"tangle exits {128 + signal.SIGKILL} after SIGKILL",
+       r.err)
+    ok("killed by signal SIGKILL" in r.err.replace("\n       ", " "), "summary says SIGKILL", r.err)
+    rows = dump(trace)
+    ok(sum(1 for e in rows if e[4] == "SEM_ACQ") >= len(acq), "events before the kill are kept")
+    s = tangle("stats", trace)
+    ok(s.status == 0, "stats reads the killed program's trace", s.err)
+
+
+def check_forward(tmp):
+    """A signal sent to tangle (not by the terminal) reaches PROGRAM once."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        trace = os.path.join(tmp, f"fwd{int(sig)}.trace")
+        p = spawn_run(trace, sample("semaphore_pool"), "1000")
+        ok(len(wait_for_events(trace, "SEM_ACQ")) > 0, "program is running")
+        os.kill(p.pid, sig)
+        r = reap(p)
+        ok(r.status == 128 + sig, f"{sig.name} to tangle ends PROGRAM: {128 + sig}", r.err)
+        ok(f"killed by signal {sig.name}" in r.err.replace("\n       ", " "),
+           f"summary says {sig.name}", r.err)
+
+
+def check_abba_trace(tmp):
+    """abba_mythread: both mutexes requested by at least two threads."""
+    trace = os.path.join(tmp, "abba.trace")
+    p = spawn_run(trace, sample("abba_mythread"), "100ms")
+    # The detector ends it on its own once it exists; otherwise it hangs by
+    # design, and a SIGTERM to tangle (forwarded) ends it.
+    deadline = time.monotonic() + 3
+    while p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if p.poll() is None:
+        os.kill(p.pid, signal.SIGTERM)
+    r = reap(p)
+    ok(r.status in (66, 128 + signal.SIGTERM), "abba_mythread ends (deadlock found or SIGTERM)",
+       f"status {r.status}\n{r.err[-2000:]}")
+    rows = dump(trace, "--kind", "MUTEX_REQ,MUTEX_ACQ")
+    for lock in ("mutexA", "mutexB"):
+        tids = {e[2] for e in rows if e[5] and e[5][0] == lock}
+        ok(len(tids) >= 2, f"{lock} requested by at least two threads ({len(tids)})")
+
+
+def check_semaphore_trace(tmp):
+    """semaphore_pool: never more than 5 holders."""
+    trace = os.path.join(tmp, "sem.trace")
+    r = tangle("run", "-o", trace, "--", sample("semaphore_pool"), "20", timeout=60)
+    ok(r.status == 0, "semaphore_pool exits 0", r.err[-1000:])
+    rows = dump(trace, "--kind", "SEM_*")
+    holders = most = acquired = 0
+    for e in rows:
+        if e[5] and e[5][0] != "sm":
+            continue
+        if e[4] == "SEM_ACQ" or (e[4] == "SEM_TRY" and "OK" in e[5]):
+            holders += 1
+            acquired += 1
+        elif e[4] == "SEM_POST":
+            holders -= 1
+        most = max(most, holders)
+    ok(acquired == 23, f"23 threads acquired sm ({acquired})")
+    ok(1 <= most <= 5, f"never more than 5 holders of sm (most: {most})")
+
+
+def check_process_trace(tmp):
+    """process_ticket: events from every forked process."""
+    trace = os.path.join(tmp, "proc.trace")
+    r = tangle("run", "-o", trace, "--", sample("process_ticket"), timeout=60)
+    ok(r.status == 0, "process_ticket exits 0", r.err[-1000:])
+    rows = dump(trace)
+    pids = {e[1] for e in rows}
+    children = {int(e[5][2]) for e in rows if e[4] == "FORK" and len(e[5]) >= 3}
+    ok(len(children) == 10, f"10 forked buyers ({len(children)})")
+    ok(children <= pids, "every forked process has events in the trace",
+       f"missing: {sorted(children - pids)}")
+    ok(len(pids) == len(children) + 1, f"{len(pids)} processes in the trace")
+    ok("11 processes" in r.err.replace("\n       ", " "), "summary counts 11 processes", r.err)
+
+
+def check_dump_options(tmp):
+    trace = os.path.join(tmp, "gil.trace")
+    r = tangle("run", "-o", trace, "--", sample("gil_contention"), "200", "2000", timeout=60)
+    ok(r.status == 0, "gil_contention exits 0", r.err[-1000:])
+    rows = dump(trace, "--kind", "mutex_*")
+    ok(rows and all(e[4].startswith("MUTEX_") for e in rows), "--kind mutex_* keeps mutex events")
+    ok(any(e[5] and e[5][0] == "gil" for e in rows), "the lock is named gil")
+    tid = rows[-1][2] if rows else 0
+    only = dump(trace, "--thread", str(tid))
+    ok(only and all(e[2] == tid for e in only), "--thread TID keeps that thread's events")
+    r = tangle("dump", "--stacks", "--kind", "MUTEX_ACQ", trace)
+    ok(r.status == 0 and re.search(r"#0 +\S+ \S+\.c:\d+", r.out) is not None,
+       "--stacks prints symbolised frames", r.out[:500])
+    ok(re.search(r"MUTEX_ACQ\s+gil\s+.*\S+ gil_contention\.c:\d+$", r.out, re.M) is not None,
+       "caller column: function file:line", r.out[:500])
+
+
+def check_stats(tmp):
+    trace = os.path.join(tmp, "gil.trace")
+    r = tangle("run", "-o", trace, "--", sample("gil_contention"), "200", "2000", timeout=60)
+    ok(r.status == 0, "gil_contention exits 0", r.err[-1000:])
+    s = tangle("stats", trace)
+    ok(s.status == 0, "tangle stats exits 0", s.err)
+    m = re.search(r"^\s+gil\s+mutex\s+([\d,]+)\s+([\d,]+)", s.out, re.M)
+    ok(m is not None, "the lock table has gil", s.out[:1500])
+    if m:
+        acquired = int(m.group(1).replace(",", ""))
+        ok(acquired >= 4 * 200, f"gil acquired at least 800 times ({acquired})")
+        ok(int(m.group(2).replace(",", "")) > 0, "gil was contended")
+    ok(re.search(r"^Threads: 5$", s.out, re.M) is not None, "five threads in the thread table", s.out)
+    for key in ("contended", "wait", "max-wait", "hold", "acquired", "changes", "name"):
+        r = tangle("stats", "--sort", key, trace)
+        ok(r.status == 0 and f"by {key}" in r.out, f"stats --sort={key}")
+
+
+def check_bad_traces(tmp):
+    good = os.path.join(tmp, "good.trace")
+    r = tangle("run", "-q", "-o", good, "--", sample("thread_start"), "10")
+    ok(r.status == 0, "a trace to damage", r.err)
+    data = open(good, "rb").read()
+    cases = {"missing": None, "empty": b"", "foreign": b"hello, I am not a trace\n" * 100,
+             "truncated-header": data[:100], "newer-version": data[:8] + b"\x63\x00\x63\x00" + data[12:]}
+    for what, content in cases.items():
+        path = os.path.join(tmp, what + ".trace")
+        if content is not None:
+            with open(path, "wb") as f:
+                f.write(content)
+        for cmd in ("dump", "stats"):
+            r = tangle(cmd, path)
+            ok(r.status == 1, f"{cmd} on a {what} trace exits 1", f"status {r.status} {r.err[-300:]}")
+            one_error_line(r, f"{cmd} on a {what} trace", path)
+    # damage the event data: whatever the reader makes of it, no crash, and
+    # either the events it trusts or one error line
+    for what, cut in (("truncated-data", len(data) // 2), ("truncated-chunk", 4096 + 64 + 7)):
+        path = os.path.join(tmp, what + ".trace")
+        with open(path, "wb") as f:
+            f.write(data[:cut])
+        for cmd in ("dump", "stats"):
+            r = tangle(cmd, path)
+            ok(r.status in (0, 1), f"{cmd} on a {what} trace: 0 or 1, no crash", f"status {r.status}")
+            if r.status == 1:
+                one_error_line(r, f"{cmd} on a {what} trace", path)
+    path = os.path.join(tmp, "scribbled.trace")
+    scribbled = bytearray(data)
+    for off in range(4096 + 64, len(scribbled), 97):
+        scribbled[off] ^= 0x5a
+    with open(path, "wb") as f:
+        f.write(scribbled)
+    for cmd in ("dump", "stats"):
+        r = tangle(cmd, path)
+        ok(r.status in (0, 1), f"{cmd} on a scribbled trace: 0 or 1, no crash", f"status {r.status}")
+
+
+CHECKS = {
+    "sample": check_sample, "usage": check_usage, "exec-errors": check_exec_errors,
+    "crash": check_crash, "exit-status": check_exit_status, "stdout": check_stdout,
+    "unwritable-output": check_unwritable_output, "default-trace": check_default_trace_name,
+    "sigkill": check_sigkill, "forward-signals": check_forward, "abba-trace": check_abba_trace,
+    "semaphore-trace": check_semaphore_trace, "process-trace": check_process_trace,
+    "dump-options": check_dump_options, "stats": check_stats, "bad-traces": check_bad_traces,
+}
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tangle", required=True)
+    ap.add_argument("--samples", required=True)
+    ap.add_argument("check", choices=sorted(CHECKS))
+    ap.add_argument("args", nargs="*")
+    ARGS = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tangle-cli-") as tmp:
+        os.chdir(tmp)
+        CHECKS[ARGS.check](tmp, *ARGS.args)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
