@@ -1,8 +1,9 @@
 /* samples/common.h - the few helpers every sample shares.
  *
  * Argument parsing with a usage line (exit 2), millisecond sleeps, threads
- * that carry a name the way Python's threading.Thread does, a per-thread
- * random source, and a CHECK() for pthread return codes. Everything is
+ * that carry a name and start the way Python's threading.Thread does
+ * (start() returns once the thread runs), a per-thread random source, and
+ * a CHECK() for pthread return codes. Everything is
  * static inline so each sample stays a single translation unit.
  */
 #ifndef TG_SAMPLES_COMMON_H
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,34 +115,41 @@ struct named_start {
     void *(*fn)(void *);
     void *arg;
     char name[16];
+    sem_t started;
 };
 
 static inline void *named_trampoline(void *p)
 {
-    struct named_start s = *(struct named_start *)p;
+    struct named_start *s = p;
+    void *(*fn)(void *) = s->fn;
+    void *arg = s->arg;
 
-    free(p);
-    memcpy(thread_name, s.name, sizeof thread_name);
-    pthread_setname_np(pthread_self(), s.name); /* cosmetic: ignore failure */
-    return s.fn(s.arg);
+    memcpy(thread_name, s->name, sizeof thread_name);
+    pthread_setname_np(pthread_self(), thread_name); /* cosmetic: ignore failure */
+    if (sem_post(&s->started) != 0) /* s belongs to the starter from here on */
+        check_failed("sem_post", errno, __FILE__, __LINE__);
+    return fn(arg);
 }
 
 /* Thread(target=fn, args=(arg,), name=...).start(). The name (at most 15
- * characters, printf format) is set by the thread itself before fn runs. */
+ * characters, printf format) is set by the thread itself before fn runs.
+ * Like Python's start(), returns once the thread is running. */
 static inline void start_thread(pthread_t *t, void *(*fn)(void *), void *arg,
                                 const char *fmt, ...)
 {
-    struct named_start *s = malloc(sizeof *s);
+    struct named_start s = { .fn = fn, .arg = arg };
     va_list ap;
 
-    if (s == NULL)
-        check_failed("malloc", ENOMEM, __FILE__, __LINE__);
-    s->fn = fn;
-    s->arg = arg;
     va_start(ap, fmt);
-    vsnprintf(s->name, sizeof s->name, fmt, ap);
+    vsnprintf(s.name, sizeof s.name, fmt, ap);
     va_end(ap);
-    CHECK(pthread_create(t, NULL, named_trampoline, s));
+    if (sem_init(&s.started, 0, 0) != 0)
+        check_failed("sem_init", errno, __FILE__, __LINE__);
+    CHECK(pthread_create(t, NULL, named_trampoline, &s));
+    while (sem_wait(&s.started) != 0)
+        if (errno != EINTR)
+            check_failed("sem_wait", errno, __FILE__, __LINE__);
+    sem_destroy(&s.started);
 }
 
 static inline void join_thread(pthread_t t)
