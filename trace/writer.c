@@ -305,6 +305,20 @@ int tg_writer_after_fork(struct tg_writer *w, uint32_t parent_process)
     return tg_writer_process_record(w, parent_process, false, NULL);
 }
 
+uint32_t tg_writer_reserve_process(struct tg_writer *w)
+{
+    return __atomic_fetch_add(&w->hdr->next_process, 1, __ATOMIC_RELAXED);
+}
+
+int tg_writer_after_fork_as(struct tg_writer *w, uint32_t parent_process, uint32_t process)
+{
+    if (w->hdr == NULL)
+        return -EBADF;
+    w->process = process;
+    w->first_thread = tg_writer_new_thread(w);
+    return tg_writer_process_record(w, parent_process, false, NULL);
+}
+
 void tg_writer_finish(struct tg_writer *w, int wait_status)
 {
     if (w->hdr == NULL)

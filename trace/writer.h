@@ -95,6 +95,12 @@ int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
  * child's thread must then start a fresh stream with w->first_thread: the
  * stream it inherited belongs to the parent's thread. */
 int tg_writer_after_fork(struct tg_writer *w, uint32_t parent_process);
+/* The same in two steps, so that the parent's FORK record can name the
+ * child's process index: the parent reserves it before fork (atomic, never
+ * fails), the child registers under it. (Added for tracer/'s fork hook.) */
+uint32_t tg_writer_reserve_process(struct tg_writer *w);
+int tg_writer_after_fork_as(struct tg_writer *w, uint32_t parent_process,
+                            uint32_t process);
 /* Process end: marks FINISHED + exit status if this is the root process,
  * closes nothing the kernel would not (the mapping stays valid for other
  * threads still writing). Not for an image about to exec: the new image
