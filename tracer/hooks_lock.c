@@ -1,0 +1,434 @@
+/* tracer/: mutex, rwlock and spinlock hooks.
+ *
+ * A blocking acquisition first tries the non-blocking variant. If that
+ * succeeds the thread never waited: one ACQ record, no REQ (uncontended).
+ * Otherwise REQ, the real blocking call, then ACQ or FAIL with its result.
+ * The semantics stay the real ones: a recursive mutex the caller holds is
+ * taken by the try; an errorcheck mutex the caller holds fails the try with
+ * EBUSY and the real lock returns EDEADLK (REQ, FAIL); a normal mutex the
+ * caller holds fails the try and the real lock hangs after the REQ, which
+ * is what the deadlock detector looks for.
+ *
+ * Mutex type and process-shared flag are read from the mutex at the time
+ * of the call: glibc keeps them in __data.__kind (bits 0-1 the type as
+ * PTHREAD_MUTEX_*, bit 7 PTHREAD_MUTEX_PSHARED_BIT), the rwlock's in
+ * __data.__shared. Both are part of the public struct layout in
+ * <bits/struct_mutex.h> and <bits/struct_rwlock.h>.
+ */
+#include "tracer/internal.h"
+
+#define NOT_TRIED (-1)
+
+struct lock_kinds {
+    uint8_t req, acq, fail;
+};
+
+static const struct lock_kinds mutex_kinds = { TG_EV_MUTEX_REQ, TG_EV_MUTEX_ACQ, TG_EV_MUTEX_FAIL };
+static const struct lock_kinds rd_kinds = { TG_EV_RD_REQ, TG_EV_RD_ACQ, TG_EV_RD_FAIL };
+static const struct lock_kinds wr_kinds = { TG_EV_WR_REQ, TG_EV_WR_ACQ, TG_EV_WR_FAIL };
+static const struct lock_kinds spin_kinds = { TG_EV_SPIN_REQ, TG_EV_SPIN_ACQ, TG_EV_SPIN_ACQ };
+
+/* The blocking call, behind one signature for every lock kind. */
+typedef int (*block_fn)(void *obj, clockid_t clock, const struct timespec *abstime);
+
+static inline unsigned mutex_bits(const pthread_mutex_t *m, bool timed)
+{
+    int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+    return TG_ARG((unsigned)kind & 3u, (kind & 128) != 0, timed, 0);
+}
+
+static inline unsigned rwlock_bits(const pthread_rwlock_t *rw, bool timed)
+{
+    int shared = __atomic_load_n(&rw->__data.__shared, __ATOMIC_RELAXED);
+    return TG_ARG(0, shared != 0, timed, 0);
+}
+
+static inline bool acquired(int r)
+{
+    return r == 0 || r == EOWNERDEAD;   /* a robust mutex is held on EOWNERDEAD */
+}
+
+/* The common tail of every blocking acquisition. TRIED is the result of
+ * the try call, or NOT_TRIED when the call must go straight to the real
+ * function (bad deadline arguments, which glibc rejects before trying). */
+static inline __attribute__((always_inline))
+int lock_finish(struct tg_thread *t, const void *frame, const struct lock_kinds *k,
+                void *obj, unsigned bits, int tried, block_fn block,
+                clockid_t clock, const struct timespec *abstime)
+{
+    tg_busy(t);
+    uint32_t stack = TG_STACK_AT(t, frame);
+    if (TG_LIKELY(acquired(tried))) {
+        tg_emit(t, k->acq, tg_with_result(bits, tried), TG_OBJ(obj), stack, tg_now());
+        tg_idle(t);
+        tg_sync(k->acq, TG_OBJ(obj), bits);
+        return tried;
+    }
+    if (tried == EBUSY)
+        tg_emit(t, k->req, bits, TG_OBJ(obj), stack, tg_now());
+    tg_idle(t);
+    int r = block(obj, clock, abstime);
+    tg_busy(t);
+    tg_emit(t, acquired(r) ? k->acq : k->fail, tg_with_result(bits, r), TG_OBJ(obj),
+            stack, tg_now());
+    tg_idle(t);
+    if (acquired(r))
+        tg_sync(k->acq, TG_OBJ(obj), bits);
+    return r;
+}
+
+/* A call that only reports its result: trylock, init, destroy. */
+static inline __attribute__((always_inline))
+void record(struct tg_thread *t, const void *frame, unsigned kind, void *obj,
+            unsigned arg)
+{
+    tg_busy(t);
+    uint32_t stack = TG_STACK_AT(t, frame);
+    tg_emit(t, kind, arg, TG_OBJ(obj), stack, tg_now());
+    tg_idle(t);
+}
+
+/* An unlock: the record's time is taken before the real unlock, so that
+ * the next owner's ACQ is never earlier than this REL. */
+static inline __attribute__((always_inline))
+int release(struct tg_thread *t, const void *frame, unsigned kind, void *obj,
+            unsigned bits, int (*unlock)(void *))
+{
+    tg_sync(kind, TG_OBJ(obj), bits);
+    tg_busy(t);
+    uint32_t stack = TG_STACK_AT(t, frame);
+    uint64_t tick = tg_now();
+    int r = unlock(obj);
+    tg_emit(t, kind, tg_with_result(bits, r), TG_OBJ(obj), stack, tick);
+    tg_idle(t);
+    return r;
+}
+
+/* ---- mutexes ---- */
+
+static int mutex_lock(void *m, clockid_t c, const struct timespec *ts)
+{
+    (void)c, (void)ts;
+    return tg_pass_pthread_mutex_lock(m);
+}
+
+static int mutex_timedlock(void *m, clockid_t c, const struct timespec *ts)
+{
+    (void)c;
+    return tg_pass_pthread_mutex_timedlock(m, ts);
+}
+
+static int mutex_clocklock(void *m, clockid_t c, const struct timespec *ts)
+{
+    return tg_pass_pthread_mutex_clocklock(m, c, ts);
+}
+
+static int mutex_unlock(void *m)
+{
+    return tg_pass_pthread_mutex_unlock(m);
+}
+
+TG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_mutex_init(m, attr);
+    int r = REAL(pthread_mutex_init)(m, attr);
+    unsigned bits = r == 0 ? mutex_bits(m, false) : 0;
+    record(t, __builtin_frame_address(0), TG_EV_MUTEX_INIT, m, tg_with_result(bits, r));
+    return r;
+}
+
+TG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_mutex_destroy(m);
+    unsigned bits = mutex_bits(m, false);
+    int r = REAL(pthread_mutex_destroy)(m);
+    record(t, __builtin_frame_address(0), TG_EV_MUTEX_DESTROY, m, tg_with_result(bits, r));
+    return r;
+}
+
+TG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_mutex_lock(m);
+    int tried = REAL(pthread_mutex_trylock)(m);
+    return lock_finish(t, __builtin_frame_address(0), &mutex_kinds, m,
+                       mutex_bits(m, false), tried, mutex_lock, 0, NULL);
+}
+
+TG_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_mutex_trylock(m);
+    int r = REAL(pthread_mutex_trylock)(m);
+    unsigned bits = mutex_bits(m, false);
+    record(t, __builtin_frame_address(0), TG_EV_MUTEX_TRY, m, tg_with_result(bits, r));
+    if (acquired(r))
+        tg_sync(TG_EV_MUTEX_TRY, TG_OBJ(m), bits);
+    return r;
+}
+
+TG_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_mutex_timedlock(m, abstime);
+    int tried = tg_timespec_ok(abstime) ? REAL(pthread_mutex_trylock)(m) : NOT_TRIED;
+    return lock_finish(t, __builtin_frame_address(0), &mutex_kinds, m,
+                       mutex_bits(m, true), tried, mutex_timedlock, CLOCK_REALTIME, abstime);
+}
+
+TG_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
+                                      const struct timespec *abstime)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_mutex_clocklock(m, clock, abstime);
+    int tried = tg_clock_ok(clock) && tg_timespec_ok(abstime)
+                ? REAL(pthread_mutex_trylock)(m) : NOT_TRIED;
+    return lock_finish(t, __builtin_frame_address(0), &mutex_kinds, m,
+                       mutex_bits(m, true), tried, mutex_clocklock, clock, abstime);
+}
+
+TG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_mutex_unlock(m);
+    /* read before the unlock: afterwards another thread may free it */
+    unsigned bits = mutex_bits(m, false);
+    return release(t, __builtin_frame_address(0), TG_EV_MUTEX_REL, m, bits, mutex_unlock);
+}
+
+/* ---- rwlocks ---- */
+
+static int rw_rdlock(void *rw, clockid_t c, const struct timespec *ts)
+{
+    (void)c, (void)ts;
+    return tg_pass_pthread_rwlock_rdlock(rw);
+}
+
+static int rw_wrlock(void *rw, clockid_t c, const struct timespec *ts)
+{
+    (void)c, (void)ts;
+    return tg_pass_pthread_rwlock_wrlock(rw);
+}
+
+static int rw_timedrdlock(void *rw, clockid_t c, const struct timespec *ts)
+{
+    (void)c;
+    return tg_pass_pthread_rwlock_timedrdlock(rw, ts);
+}
+
+static int rw_timedwrlock(void *rw, clockid_t c, const struct timespec *ts)
+{
+    (void)c;
+    return tg_pass_pthread_rwlock_timedwrlock(rw, ts);
+}
+
+static int rw_clockrdlock(void *rw, clockid_t c, const struct timespec *ts)
+{
+    return tg_pass_pthread_rwlock_clockrdlock(rw, c, ts);
+}
+
+static int rw_clockwrlock(void *rw, clockid_t c, const struct timespec *ts)
+{
+    return tg_pass_pthread_rwlock_clockwrlock(rw, c, ts);
+}
+
+static int rw_unlock(void *rw)
+{
+    return tg_pass_pthread_rwlock_unlock(rw);
+}
+
+TG_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_rwlock_init(rw, attr);
+    int r = REAL(pthread_rwlock_init)(rw, attr);
+    unsigned bits = r == 0 ? rwlock_bits(rw, false) : 0;
+    record(t, __builtin_frame_address(0), TG_EV_RW_INIT, rw, tg_with_result(bits, r));
+    return r;
+}
+
+TG_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_rwlock_destroy(rw);
+    unsigned bits = rwlock_bits(rw, false);
+    int r = REAL(pthread_rwlock_destroy)(rw);
+    record(t, __builtin_frame_address(0), TG_EV_RW_DESTROY, rw, tg_with_result(bits, r));
+    return r;
+}
+
+TG_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_rwlock_rdlock(rw);
+    int tried = REAL(pthread_rwlock_tryrdlock)(rw);
+    return lock_finish(t, __builtin_frame_address(0), &rd_kinds, rw,
+                       rwlock_bits(rw, false), tried, rw_rdlock, 0, NULL);
+}
+
+TG_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_rwlock_wrlock(rw);
+    int tried = REAL(pthread_rwlock_trywrlock)(rw);
+    return lock_finish(t, __builtin_frame_address(0), &wr_kinds, rw,
+                       rwlock_bits(rw, false), tried, rw_wrlock, 0, NULL);
+}
+
+static inline __attribute__((always_inline))
+int rw_try(struct tg_thread *t, const void *frame, unsigned kind, pthread_rwlock_t *rw, int r)
+{
+    unsigned bits = rwlock_bits(rw, false);
+    record(t, frame, kind, rw, tg_with_result(bits, r));
+    if (r == 0)
+        tg_sync(kind, TG_OBJ(rw), bits);
+    return r;
+}
+
+TG_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_rwlock_tryrdlock(rw);
+    return rw_try(t, __builtin_frame_address(0), TG_EV_RD_TRY, rw,
+                  REAL(pthread_rwlock_tryrdlock)(rw));
+}
+
+TG_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_rwlock_trywrlock(rw);
+    return rw_try(t, __builtin_frame_address(0), TG_EV_WR_TRY, rw,
+                  REAL(pthread_rwlock_trywrlock)(rw));
+}
+
+TG_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct timespec *abstime)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_rwlock_timedrdlock(rw, abstime);
+    int tried = tg_timespec_ok(abstime) ? REAL(pthread_rwlock_tryrdlock)(rw) : NOT_TRIED;
+    return lock_finish(t, __builtin_frame_address(0), &rd_kinds, rw, rwlock_bits(rw, true),
+                       tried, rw_timedrdlock, CLOCK_REALTIME, abstime);
+}
+
+TG_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct timespec *abstime)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_rwlock_timedwrlock(rw, abstime);
+    int tried = tg_timespec_ok(abstime) ? REAL(pthread_rwlock_trywrlock)(rw) : NOT_TRIED;
+    return lock_finish(t, __builtin_frame_address(0), &wr_kinds, rw, rwlock_bits(rw, true),
+                       tried, rw_timedwrlock, CLOCK_REALTIME, abstime);
+}
+
+TG_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clock,
+                                         const struct timespec *abstime)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_rwlock_clockrdlock(rw, clock, abstime);
+    int tried = tg_clock_ok(clock) && tg_timespec_ok(abstime)
+                ? REAL(pthread_rwlock_tryrdlock)(rw) : NOT_TRIED;
+    return lock_finish(t, __builtin_frame_address(0), &rd_kinds, rw, rwlock_bits(rw, true),
+                       tried, rw_clockrdlock, clock, abstime);
+}
+
+TG_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t clock,
+                                         const struct timespec *abstime)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_rwlock_clockwrlock(rw, clock, abstime);
+    int tried = tg_clock_ok(clock) && tg_timespec_ok(abstime)
+                ? REAL(pthread_rwlock_trywrlock)(rw) : NOT_TRIED;
+    return lock_finish(t, __builtin_frame_address(0), &wr_kinds, rw, rwlock_bits(rw, true),
+                       tried, rw_clockwrlock, clock, abstime);
+}
+
+TG_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_rwlock_unlock(rw);
+    unsigned bits = rwlock_bits(rw, false);
+    return release(t, __builtin_frame_address(0), TG_EV_RW_REL, rw, bits, rw_unlock);
+}
+
+/* ---- spinlocks: a pthread_spinlock_t is a bare int, nothing to read ---- */
+
+static int spin_lock(void *s, clockid_t c, const struct timespec *ts)
+{
+    (void)c, (void)ts;
+    return tg_pass_pthread_spin_lock(s);
+}
+
+static int spin_unlock(void *s)
+{
+    return tg_pass_pthread_spin_unlock((pthread_spinlock_t *)s);
+}
+
+TG_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_spin_init(s, pshared);
+    int r = REAL(pthread_spin_init)(s, pshared);
+    record(t, __builtin_frame_address(0), TG_EV_SPIN_INIT, (void *)s,
+           tg_with_result(TG_ARG(0, pshared == PTHREAD_PROCESS_SHARED, 0, 0), r));
+    return r;
+}
+
+TG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
+{
+    struct tg_thread *t = tg_enter();
+    if (t == NULL)
+        return tg_pass_pthread_spin_destroy(s);
+    int r = REAL(pthread_spin_destroy)(s);
+    record(t, __builtin_frame_address(0), TG_EV_SPIN_DESTROY, (void *)s, tg_with_result(0, r));
+    return r;
+}
+
+TG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_spin_lock(s);
+    int tried = REAL(pthread_spin_trylock)(s);
+    return lock_finish(t, __builtin_frame_address(0), &spin_kinds, (void *)s, 0, tried,
+                       spin_lock, 0, NULL);
+}
+
+TG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_spin_trylock(s);
+    int r = REAL(pthread_spin_trylock)(s);
+    record(t, __builtin_frame_address(0), TG_EV_SPIN_TRY, (void *)s, tg_with_result(0, r));
+    if (r == 0)
+        tg_sync(TG_EV_SPIN_TRY, TG_OBJ(s), 0);
+    return r;
+}
+
+TG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
+{
+    struct tg_thread *t = tg_enter();
+    if (TG_UNLIKELY(t == NULL))
+        return tg_pass_pthread_spin_unlock(s);
+    return release(t, __builtin_frame_address(0), TG_EV_SPIN_REL, (void *)s, 0, spin_unlock);
+}
