@@ -100,6 +100,19 @@ bool tg_symbols_datavars_named(struct datavars *v, const char *symbol, uint64_t 
                                char *name, size_t namelen, char *type, size_t typelen);
 void tg_symbols_datavars_free(struct datavars *v);
 
+/* Function scopes of a CU by address (scopes.c). */
+struct scope_node {
+    Dwarf_Die die;              /* DW_TAG_subprogram or DW_TAG_inlined_subroutine */
+    int32_t parent;             /* the node it is inside, -1 at the top */
+    uint32_t first_range, nranges;
+};
+struct cuscopes;
+struct cuscopes *tg_symbols_cuscopes_new(Dwarf_Die *cudie);
+/* The innermost node holding ADDR (in the Dwarf's address space), or -1. */
+int32_t tg_symbols_cuscopes_find(const struct cuscopes *c, Dwarf_Addr addr);
+const struct scope_node *tg_symbols_cuscopes_node(const struct cuscopes *c, int32_t index);
+void tg_symbols_cuscopes_free(struct cuscopes *c);
+
 /* Copies at most LEN - 1 bytes and terminates; returns strlen(src) like
  * strlcpy. LEN may be 0. */
 size_t tg_symbols_copy_str(char *dst, size_t len, const char *src);
