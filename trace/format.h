@@ -216,18 +216,35 @@ struct tg_meta_calib {
     uint64_t mono_ns;
 };
 
-/* RACE payload (issue: races); the variable part holds up to two stacks. */
+/* RACE payload: a data race the in-process runtime of a `tangle cc` build
+ * found (docs/races.md). The record's obj is the racing address. Stack ids
+ * refer to STACK meta records; prev_stack is 0 when the earlier access's
+ * history was already overwritten (prev_pc may still say where it was). */
+enum tg_race_flags {
+    TG_RACE_CUR_WRITE   = 1u << 0,
+    TG_RACE_PREV_WRITE  = 1u << 1,
+    TG_RACE_HEAP        = 1u << 2,    /* heap_* describe the block */
+    TG_RACE_CUR_ATOMIC  = 1u << 3,
+    TG_RACE_PREV_ATOMIC = 1u << 4,
+    TG_RACE_CUR_FREE    = 1u << 5,    /* the current access is free() of the block */
+};
+#define TG_RACE_LOCK_READ (1ull << 63) /* locks[]: held for reading (rwlock) */
+
 struct tg_race_payload {
     uint64_t addr;
-    uint32_t size;
-    uint32_t flags;               /* bit 0 cur write, bit 1 prev write, bit 2 heap */
-    uint32_t cur_thread, prev_thread;
+    uint32_t size;                /* bytes of the current access */
+    uint32_t flags;               /* enum tg_race_flags */
+    uint32_t cur_thread, prev_thread;   /* thread indexes, TG_NO_THREAD if unknown */
     uint32_t cur_stack, prev_stack;
     uint64_t prev_pc;
     uint64_t heap_block;          /* start of the heap block, 0 if not heap */
     uint64_t heap_size;
     uint32_t heap_stack;          /* allocation stack id */
     uint32_t heap_thread;
+    uint32_t prev_size;           /* bytes of the previous access */
+    uint16_t ncur_locks, nprev_locks;
+    uint64_t locks[];             /* lock addresses held: the current access's, then the previous one's */
 };
+_Static_assert(sizeof(struct tg_race_payload) == 72, "RACE payload header is 72 bytes");
 
 #endif
