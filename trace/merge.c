@@ -490,7 +490,10 @@ static uint64_t chunk_end_tick(const struct tg_trace *t, uint32_t idx)
 
 uint64_t tg_reader_end_tick(struct tg_trace *t)
 {
-    if (t->end_tick && t->finished)
+    /* A finished trace, or a snapshot, no longer grows: walk it once. */
+    bool still = !(t->flags & TG_OPEN_FOLLOW)
+                 || __atomic_load_n(&t->hdr->finished, __ATOMIC_ACQUIRE);
+    if (t->end_tick && still)
         return t->end_tick;
     uint64_t end = 0;
     for (uint32_t i = 0; i < t->nby_thread; i++) {

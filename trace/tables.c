@@ -157,7 +157,8 @@ size_t tg_trace_modules(struct tg_trace *t, uint32_t index, const struct tg_modu
     size_t k = 0;
     q = p;
     for (int depth = 0; q && depth < 64 && k < n; depth++) {
-        memcpy(view + k, q->mods, q->nmods * sizeof *view);
+        if (q->nmods)
+            memcpy(view + k, q->mods, q->nmods * sizeof *view);
         k += q->nmods;
         if (q->info.exec || q->info.parent == TG_NO_THREAD || q->info.parent == q->info.index)
             break;
