@@ -9,6 +9,7 @@
 #include "symbols/symbols.h"
 
 struct procmod {
+    uint32_t process;           /* whose record: a fork child's own, or inherited */
     uint64_t base, lo, hi;
     const char *path;
     struct symfile *file;       /* resolved on first use */
@@ -152,15 +153,15 @@ static void refresh(struct tg_symbols *s, uint32_t process, struct proc *p)
         const char *path = mods[i].path ? mods[i].path : "";
         struct procmod *old = i < p->nmods ? &p->mods[i] : NULL;
         if (old && old->lo == mods[i].lo && old->base == mods[i].base
-            && strcmp(old->path, path) == 0) {
+            && old->process == mods[i].process && strcmp(old->path, path) == 0) {
             out++;              /* unchanged: keep its resolved file */
             continue;
         }
         const char *copy = tg_symbols_arena_strdup(&s->arena, path);
         if (!copy)
             break;
-        p->mods[out++] = (struct procmod){ .base = mods[i].base, .lo = mods[i].lo,
-                                           .hi = mods[i].hi, .path = copy };
+        p->mods[out++] = (struct procmod){ .process = mods[i].process, .base = mods[i].base,
+                                           .lo = mods[i].lo, .hi = mods[i].hi, .path = copy };
     }
     p->nmods = out;
     p->seen = out == n ? n : 0;
@@ -182,11 +183,16 @@ static struct proc *proc_for(struct tg_symbols *s, uint32_t process)
 
 static struct procmod *scan(struct proc *p, uint64_t addr)
 {
-    /* Newest first: after dlclose a range can be reused by a later module. */
-    for (size_t i = p->nmods; i-- > 0;)
-        if (addr >= p->mods[i].lo && addr < p->mods[i].hi)
-            return &p->mods[i];
-    return NULL;
+    /* The source lists a process' own modules, then its parent's, and so
+     * on. The nearest process that maps ADDR wins, and within its records
+     * the newest: after dlclose a later module can reuse the range. */
+    struct procmod *found = NULL;
+    for (size_t i = 0; i < p->nmods; i++) {
+        struct procmod *m = &p->mods[i];
+        if (addr >= m->lo && addr < m->hi && (!found || found->process == m->process))
+            found = m;
+    }
+    return found;
 }
 
 static struct procmod *module_at(struct tg_symbols *s, uint32_t process, uint64_t addr)

@@ -44,8 +44,9 @@ void tg_symbols_free(struct tg_symbols *s);
 
 /* Where modules and stacks come from. tg_symbols_new(t) reads them from the
  * trace; tests and tools without a trace give their own. MODULES returns the
- * modules mapped in PROCESS (a fork child's include its parent's) and may
- * return more on a later call (a live trace grows); STACK may be NULL. */
+ * modules mapped in PROCESS: its own records, oldest first, then those
+ * inherited from its parent, its grandparent... (as tg_trace_modules does);
+ * it may return more on a later call (a live trace grows). STACK may be NULL. */
 struct tg_symbols_source {
     void *ctx;
     size_t (*modules)(void *ctx, uint32_t process, const struct tg_module_info **mods);

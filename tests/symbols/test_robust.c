@@ -187,3 +187,36 @@ Test(symbols_robust, processes_have_their_own_maps)
     cr_assert_not(tg_symbols_frame(s, 3, fixture_addr(&fix, "known"), &b));
     tg_symbols_free(s);
 }
+
+/* A fork child (process 5) that dlopened b.so where its parent (2) had
+ * a.so, then c.so after dlclose of b.so: the nearest process and the newest
+ * record win. */
+static size_t forked_modules(void *ctx, uint32_t process, const struct tg_module_info **mods)
+{
+    static const struct tg_module_info view[] = {
+        { .process = 5, .base = 0x1000000, .lo = 0x1000000, .hi = 0x1100000, .path = "/nonexistent/b.so" },
+        { .process = 5, .base = 0x1000000, .lo = 0x1000000, .hi = 0x1080000, .path = "/nonexistent/c.so" },
+        { .process = 2, .base = 0x1000000, .lo = 0x1000000, .hi = 0x1200000, .path = "/nonexistent/a.so" },
+        { .process = 2, .base = 0x3000000, .lo = 0x3000000, .hi = 0x3100000, .path = "/nonexistent/d.so" },
+        { .process = 1, .base = 0x3000000, .lo = 0x3000000, .hi = 0x3100000, .path = "/nonexistent/e.so" },
+    };
+    (void)ctx;
+    *mods = view;
+    return process == 5 ? 5 : 0;
+}
+
+Test(symbols_robust, nearest_process_and_newest_module_win)
+{
+    struct tg_symbols_source src = { .modules = forked_modules };
+    struct tg_symbols *s = tg_symbols_new_source(&src);
+    struct tg_frame f;
+    cr_assert(tg_symbols_frame(s, 5, 0x1000100, &f));
+    cr_assert_str_eq(f.module, "/nonexistent/c.so");
+    cr_assert(tg_symbols_frame(s, 5, 0x1090000, &f));
+    cr_assert_str_eq(f.module, "/nonexistent/b.so");
+    cr_assert(tg_symbols_frame(s, 5, 0x1150000, &f));
+    cr_assert_str_eq(f.module, "/nonexistent/a.so");
+    cr_assert(tg_symbols_frame(s, 5, 0x3000100, &f));
+    cr_assert_str_eq(f.module, "/nonexistent/d.so");
+    tg_symbols_free(s);
+}
