@@ -10,7 +10,7 @@
  * and N data addresses from its OBJECT symbols through tg_symbols_data.
  * Prints times and ratios; no figure is asserted.
  *
- * usage: symbols_bench [-n N] [MODULE...]
+ * usage: symbols_bench [-n N] [-q] [MODULE...]     (-q: skip the libdw baseline)
  */
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>
@@ -23,6 +23,7 @@
 #include "symbols/symbols.h"
 
 static const uint64_t BIAS = 0x7f0000000000ull;     /* a plausible load bias */
+static bool with_baseline = true;
 
 static double now(void)
 {
@@ -190,7 +191,7 @@ static void bench(const char *path, size_t want)
     double data_again = now() - t0;
     tg_symbols_free(s);
 
-    double base = baseline(path, code, ncode);
+    double base = with_baseline ? baseline(path, code, ncode) : 0;
 
     printf("%s\n", path);
     printf("  frames: %zu distinct (%zu with a line, %zu inlined)\n", ncode, with_line, inlined);
@@ -198,8 +199,9 @@ static void bench(const char *path, size_t want)
            cold * 1e3, cold * 1e6 / (double)ncode);
     printf("    cached %8.2f ms  %7.0f ns/frame  cold/cached %.0fx\n", cached * 1e3,
            cached * 1e9 / (double)ncode, cold / cached);
-    printf("    libdw addrinfo+getsrc, no inlines, no cache %8.1f ms  cold/libdw %.2fx\n",
-           base * 1e3, cold / base);
+    if (with_baseline)
+        printf("    libdw addrinfo+getsrc, no inlines, no cache %8.1f ms  cold/libdw %.2fx\n",
+               base * 1e3, cold / base);
     printf("  data: %zu addresses, %zu named\n", ndata, named_data);
     printf("    first  %8.1f ms  %7.2f us/lookup (variable index included)\n", data_first * 1e3,
            data_first * 1e6 / (double)(ndata ? ndata : 1));
@@ -219,9 +221,15 @@ int main(int argc, char **argv)
 {
     size_t want = 10000;
     int i = 1;
-    if (argc > 2 && strcmp(argv[1], "-n") == 0) {
-        want = strtoul(argv[2], NULL, 0);
-        i = 3;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+            want = strtoul(argv[++i], NULL, 0);
+        } else if (strcmp(argv[i], "-q") == 0) {
+            with_baseline = false;
+        } else {
+            fprintf(stderr, "usage: symbols_bench [-n N] [-q] [MODULE...]\n");
+            return 2;
+        }
     }
     if (i < argc) {
         for (; i < argc; i++)
