@@ -163,9 +163,9 @@ bool tg_cli_parse_long(const char *arg, long min, long max, long *out);
 /* Opens a trace for a subcommand; on failure prints
  * `tangle: PATH: cannot read trace: why` and returns TG_STATUS_BAD_INPUT. */
 int tg_cli_open_trace(const char *path, unsigned flags, struct tg_trace **out);
-/* Reports an error returned while reading (tg_trace_next) the same way;
- * returns TG_STATUS_BAD_INPUT. */
-int tg_cli_trace_error(const char *path, int err);
+/* Reports an error tg_trace_next returned the same way, with the reader's
+ * detail; returns TG_STATUS_BAD_INPUT. */
+int tg_cli_trace_error(const char *path, struct tg_trace *t, int err);
 
 /* ---- formatting; each returns BUF ---- */
 

@@ -134,9 +134,14 @@ int tg_cli_open_trace(const char *path, unsigned flags, struct tg_trace **out)
     return TG_STATUS_OK;
 }
 
-int tg_cli_trace_error(const char *path, int err)
+int tg_cli_trace_error(const char *path, struct tg_trace *t, int err)
 {
-    tg_cli_error("%s: cannot read trace: %s", path, tg_trace_strerror(err));
+    const char *detail = t ? tg_trace_error(t) : NULL;
+
+    if (detail)
+        tg_cli_error("%s: cannot read trace: %s: %s", path, tg_trace_strerror(err), detail);
+    else
+        tg_cli_error("%s: cannot read trace: %s", path, tg_trace_strerror(err));
     return TG_STATUS_BAD_INPUT;
 }
 
@@ -156,7 +161,7 @@ const char *tg_cli_fmt_duration(uint64_t ns, char *buf, size_t len)
                  v, units[i].unit);
         return buf;
     }
-    snprintf(buf, len, "%" PRIu64 " ns", ns);
+    snprintf(buf, len, ns ? "%" PRIu64 " ns" : "0", ns);
     return buf;
 }
 

@@ -235,10 +235,16 @@ static void print_event(struct dump *d, const struct tg_ev *ev, FILE *out)
     if (ev->result != TG_OK || is_try(ev->kind))
         result = tg_result_name(ev->result);
 
-    fprintf(out, "%s %6" PRIu32 "/%-7" PRIu32 " %-16s %-15s %-24s %-8s %s\n", when,
-            pi ? pi->pid : 0, ti ? ti->os_tid : 0, tg_names_thread(d->names, ev->thread),
-            tg_event_name(ev->kind), object, result,
-            tg_names_caller(d->names, ev->process, ev->stack));
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s %6" PRIu32 "/%-7" PRIu32 " %-16s %-15s %-24s %-8s %s",
+                     when, pi ? pi->pid : 0, ti ? ti->os_tid : 0,
+                     tg_names_thread(d->names, ev->thread), tg_event_name(ev->kind), object,
+                     result, tg_names_caller(d->names, ev->process, ev->stack));
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    while (len > 0 && line[len - 1] == ' ')    /* no trailing blanks when columns are empty */
+        len--;
+    line[len++] = '\n';
+    fwrite(line, 1, len, out);
     if (d->stacks)
         print_stack(d, ev, out);
 }
@@ -282,7 +288,7 @@ static int dump_events(struct dump *d, const char *path, bool follow)
         }
         if (r < 0) {
             tg_cli_flush_stdout();
-            return tg_cli_trace_error(path, r);
+            return tg_cli_trace_error(path, d->trace, r);
         }
         if (!follow || tg_trace_done(d->trace))
             break;

@@ -349,7 +349,7 @@ static long read_batch(struct tg_run *r)
         n++;
     }
     if (got < 0) {
-        tg_cli_trace_error(r->trace_path, got);
+        tg_cli_trace_error(r->trace_path, r->trace, got);
         r->trace_failed = true;
         return -1;
     }

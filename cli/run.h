@@ -52,7 +52,7 @@ struct tg_run_session {
     struct tg_live *live;         /* NULL: no --live, or the user quit it */
     struct tg_u64map locks;       /* distinct lock objects: key → 1 */
     uint64_t events;
-    unsigned reported[TG_FIND_KIND_COUNT];   /* not suppressed, per kind */
+    struct tg_u64map suppressed;  /* finding keys a suppression matched → 1 */
     bool deadlock_acted;
     bool feed_failed;
 };

@@ -59,8 +59,11 @@ static void on_finding(void *ctx, const struct tg_finding *f)
     struct tg_run_session *s = ctx;
     bool shown = s->report ? tg_report_finding(s->report, f) : true;
 
-    if (shown && f->kind < TG_FIND_KIND_COUNT)
-        s->reported[f->kind]++;
+    if (!shown) {
+        uint64_t *slot = tg_u64map_slot(&s->suppressed, f->key);
+        if (slot)
+            *slot = 1;
+    }
     if (shown && s->live)
         tg_live_finding(s->live, f);
 }
@@ -179,6 +182,7 @@ void tg_run_session_end(struct tg_run *r)
     tg_analysis_free(s->analysis);
     tg_symbols_free(s->syms);
     tg_u64map_free(&s->locks);
+    tg_u64map_free(&s->suppressed);
     free(s);
     r->session = NULL;
 }

@@ -112,19 +112,24 @@ static void describe_trace(const struct tg_run *r, const struct tg_u64map *locks
             plural(running, "process", "processes"), plural(running, "was", "were"));
 }
 
-/* Counts the findings; without a report renderer built in, also names what
- * each is about, so the summary alone says what was found. */
-static unsigned describe_findings(const struct tg_run *r, struct tg_analysis *a,
-                                  const unsigned reported[], bool detailed, struct para *p)
+/* Counts the findings that stand (the detectors' final list: a lock-order
+ * cycle that then really deadlocked is the deadlock's; suppressed ones left
+ * out); without a report renderer built in, also names what each is about,
+ * so the summary alone says what was found. Returns how many fail the run. */
+static unsigned describe_findings(const struct tg_run *r, bool detailed, struct para *p)
 {
+    struct tg_run_session *s = r->session;
     const struct tg_finding *const *fs;
-    size_t n = tg_analysis_findings(a, &fs);
-    unsigned total = 0, failing = 0;
+    size_t n = tg_analysis_findings(s->analysis, &fs);
+    unsigned count[TG_FIND_KIND_COUNT] = { 0 }, total = 0, failing = 0;
 
-    for (unsigned k = 0; k < TG_FIND_KIND_COUNT; k++) {
-        total += reported[k];
-        if (r->o.fail_on & TG_FIND_BIT(k))
-            failing += reported[k];
+    for (size_t i = 0; i < n; i++) {
+        if (fs[i]->kind >= TG_FIND_KIND_COUNT || tg_u64map_find(&s->suppressed, fs[i]->key))
+            continue;
+        count[fs[i]->kind]++;
+        total++;
+        if (r->o.fail_on & TG_FIND_BIT(fs[i]->kind))
+            failing++;
     }
     if (!total) {
         say(p, " No findings.");
@@ -133,27 +138,27 @@ static unsigned describe_findings(const struct tg_run *r, struct tg_analysis *a,
     say(p, " Findings:");
     const char *sep = " ";
     for (unsigned k = 0; k < TG_FIND_KIND_COUNT; k++) {
-        if (reported[k]) {
-            say(p, "%s%u %s", sep, reported[k], tg_finding_kind_name(k));
+        if (count[k]) {
+            say(p, "%s%u %s", sep, count[k], tg_finding_kind_name(k));
             sep = ", ";
         }
     }
     say(p, ".");
-    if (detailed) {
-        struct tg_symbols *syms = tg_symbols_new(r->trace);
-        char name[256];
-        for (size_t i = 0; i < n; i++) {
-            const struct tg_finding *f = fs[i];
-            say(p, " [%s: %s", tg_finding_kind_name(f->kind), tg_finding_sub_name(f->kind, f->sub));
-            for (uint32_t j = 0; j < f->nobjs && j < 4; j++) {
-                const struct tg_obj_ref *o = &f->objs[j];
-                say(p, "%s%s", j ? ", " : " on ",
-                    tg_symbols_object_name(syms, o->process, o->addr, tg_obj_kind_name(o->kind),
-                                           o->site_stack, !o->site_is_init, name, sizeof name));
-            }
-            say(p, "]");
+    if (!detailed)
+        return failing;
+    char name[256];
+    for (size_t i = 0; i < n; i++) {
+        const struct tg_finding *f = fs[i];
+        if (f->kind >= TG_FIND_KIND_COUNT || tg_u64map_find(&s->suppressed, f->key))
+            continue;
+        say(p, " [%s: %s", tg_finding_kind_name(f->kind), tg_finding_sub_name(f->kind, f->sub));
+        for (uint32_t j = 0; j < f->nobjs && j < 4; j++) {
+            const struct tg_obj_ref *o = &f->objs[j];
+            say(p, "%s%s", j ? ", " : " on ",
+                tg_symbols_object_name(s->syms, o->process, o->addr, tg_obj_kind_name(o->kind),
+                                       o->site_stack, !o->site_is_init, name, sizeof name));
         }
-        tg_symbols_free(syms);
+        say(p, "]");
     }
     return failing;
 }
@@ -184,7 +189,7 @@ int tg_run_finish(struct tg_run *r)
     if (s->live) {
         tg_live_end(s->live, r->wait_status);
     }
-    unsigned failing_kinds = describe_findings(r, s->analysis, s->reported, !s->report, &p);
+    unsigned failing_kinds = describe_findings(r, !s->report, &p);
     if (s->report) {
         failing = tg_report_finish(s->report, r->wait_status);
         if (failing < 0)

@@ -235,7 +235,7 @@ int tg_cmd_stats(int argc, char **argv)
         tg_cli_error("%s: cannot compute the statistics: %s", path, strerror(-err));
         status = TG_STATUS_FAILED;
     } else if (r < 0) {
-        status = tg_cli_trace_error(path, r);
+        status = tg_cli_trace_error(path, t, r);
     } else {
         tg_contention_finish(cs, tg_trace_now(t));
         status = print_tables(cs, t, top);

@@ -1,0 +1,545 @@
+/* Names and sentences every renderer shares, so the text, the JSON and the
+ * SARIF say the same thing in the same words: objects by their variable or
+ * their init site, frames as `func file:line`, one-line summaries, the
+ * banner of each kind and the fix a finding usually needs. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/report_int.h"
+
+/* ---- a bounded string builder */
+
+struct sb {
+    char *buf;
+    size_t len, cap;
+};
+
+static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sb *b, const char *fmt, ...)
+{
+    if (b->len + 1 >= b->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        b->len = b->len + (size_t)n < b->cap ? b->len + (size_t)n : b->cap - 1;
+}
+
+/* ---- frames */
+
+size_t rp_frames(struct tg_report *r, uint32_t process, uint32_t stack,
+                 struct tg_frame *out, size_t max)
+{
+    const uint64_t *pcs;
+    uint32_t npcs;
+    size_t n = 0;
+
+    if (!stack || !tg_trace_stack(r->trace, stack, &pcs, &npcs))
+        return 0;
+    for (uint32_t i = 0; i < npcs && n < max; i++) {
+        size_t got = r->syms ? tg_symbols_frames(r->syms, process, pcs[i], out + n, max - n) : 0;
+        if (got == 0) {
+            out[n++] = (struct tg_frame){ .pc = pcs[i] };
+            continue;
+        }
+        n += got < max - n ? got : max - n;
+    }
+    return n;
+}
+
+bool rp_site_frame(struct tg_report *r, uint32_t process, uint32_t stack, struct tg_frame *out)
+{
+    struct tg_frame fr[RP_MAX_FRAMES];
+    size_t n = rp_frames(r, process, stack, fr, RP_MAX_FRAMES);
+
+    for (size_t i = 0; i < n; i++) {
+        if (fr[i].file && fr[i].line > 0) {
+            *out = fr[i];
+            return true;
+        }
+    }
+    if (n)
+        *out = fr[0];
+    return n > 0;
+}
+
+const char *rp_site(struct tg_report *r, uint32_t process, uint32_t stack, char *buf, size_t len)
+{
+    struct tg_frame f;
+
+    if (!rp_site_frame(r, process, stack, &f))
+        snprintf(buf, len, "an unknown place");
+    else if (f.function && f.file && f.line > 0)
+        snprintf(buf, len, "%s %s:%d", f.function, f.file, f.line);
+    else
+        tg_symbols_format_frame(&f, buf, len);
+    return buf;
+}
+
+/* ---- objects and threads */
+
+const char *rp_obj_kind(const struct tg_obj_ref *o)
+{
+    switch (o->kind) {
+    case TG_OBJ_MUTEX:
+        return o->mtype == TG_MUTEX_RECURSIVE ? "recursive mutex" : "mutex";
+    case TG_OBJ_COND: return "condition variable";
+    default: return tg_obj_kind_name(o->kind);
+    }
+}
+
+const char *rp_thread_name(struct tg_report *r, uint32_t thread)
+{
+    static char buf[32];
+
+    if (thread == TG_NO_THREAD)
+        return "an unknown thread";
+    if (!r->names) {
+        snprintf(buf, sizeof buf, "T%" PRIu32, thread);
+        return buf;
+    }
+    return tg_names_thread(r->names, thread);
+}
+
+bool rp_obj_global(struct tg_report *r, const struct tg_obj_ref *o, char *buf, size_t len)
+{
+    return r->syms && tg_symbols_data(r->syms, o->process, o->addr, buf, len, NULL, 0);
+}
+
+const char *rp_mem_name(struct tg_report *r, const struct tg_finding *f, char *buf, size_t len)
+{
+    const struct tg_finding_mem *m = &f->mem;
+    char site[512];
+
+    if (m->heap) {
+        snprintf(buf, len, "heap block of %" PRIu64 " bytes (offset %" PRIu64 ") allocated at %s",
+                 m->heap_size, m->addr - m->heap_block,
+                 rp_site(r, f->process, m->heap_stack, site, sizeof site));
+        return buf;
+    }
+    if (r->syms && tg_symbols_data(r->syms, f->process, m->addr, buf, len, NULL, 0))
+        return buf;
+    snprintf(buf, len, "0x%" PRIx64, m->addr);
+    return buf;
+}
+
+const char *rp_obj_name(struct tg_report *r, const struct tg_finding *f, uint32_t obj,
+                        char *buf, size_t len)
+{
+    if (obj >= f->nobjs) {
+        snprintf(buf, len, "?");
+        return buf;
+    }
+    const struct tg_obj_ref *o = &f->objs[obj];
+    if (o->kind == TG_OBJ_THREAD) {
+        /* a join target: the step that waits for it names the thread */
+        for (uint32_t i = 0; i < f->nsteps; i++)
+            if (f->steps[i].obj == obj && f->steps[i].other_thread != TG_NO_THREAD) {
+                snprintf(buf, len, "thread %s", rp_thread_name(r, f->steps[i].other_thread));
+                return buf;
+            }
+        snprintf(buf, len, "thread 0x%" PRIx64, o->addr);
+        return buf;
+    }
+    if (o->kind == TG_OBJ_MEMORY)
+        return rp_mem_name(r, f, buf, len);
+    if (r->syms)
+        return tg_symbols_object_name(r->syms, o->process, o->addr, rp_obj_kind(o),
+                                      o->site_stack, !o->site_is_init, buf, len);
+    snprintf(buf, len, "%s 0x%" PRIx64, rp_obj_kind(o), o->addr);
+    return buf;
+}
+
+/* ---- calls */
+
+const char *rp_call_name(unsigned ev)
+{
+    switch (ev) {
+    case TG_EV_MUTEX_INIT: return "pthread_mutex_init";
+    case TG_EV_MUTEX_DESTROY: return "pthread_mutex_destroy";
+    case TG_EV_MUTEX_REQ: case TG_EV_MUTEX_ACQ: case TG_EV_MUTEX_FAIL: return "pthread_mutex_lock";
+    case TG_EV_MUTEX_TRY: return "pthread_mutex_trylock";
+    case TG_EV_MUTEX_REL: return "pthread_mutex_unlock";
+    case TG_EV_RW_INIT: return "pthread_rwlock_init";
+    case TG_EV_RW_DESTROY: return "pthread_rwlock_destroy";
+    case TG_EV_RD_REQ: case TG_EV_RD_ACQ: case TG_EV_RD_FAIL: return "pthread_rwlock_rdlock";
+    case TG_EV_RD_TRY: return "pthread_rwlock_tryrdlock";
+    case TG_EV_WR_REQ: case TG_EV_WR_ACQ: case TG_EV_WR_FAIL: return "pthread_rwlock_wrlock";
+    case TG_EV_WR_TRY: return "pthread_rwlock_trywrlock";
+    case TG_EV_RW_REL: return "pthread_rwlock_unlock";
+    case TG_EV_SPIN_INIT: return "pthread_spin_init";
+    case TG_EV_SPIN_DESTROY: return "pthread_spin_destroy";
+    case TG_EV_SPIN_REQ: case TG_EV_SPIN_ACQ: return "pthread_spin_lock";
+    case TG_EV_SPIN_TRY: return "pthread_spin_trylock";
+    case TG_EV_SPIN_REL: return "pthread_spin_unlock";
+    case TG_EV_COND_INIT: return "pthread_cond_init";
+    case TG_EV_COND_DESTROY: return "pthread_cond_destroy";
+    case TG_EV_COND_WAIT: case TG_EV_COND_WOKE: return "pthread_cond_wait";
+    case TG_EV_COND_SIGNAL: return "pthread_cond_signal";
+    case TG_EV_COND_BROADCAST: return "pthread_cond_broadcast";
+    case TG_EV_SEM_INIT: return "sem_init";
+    case TG_EV_SEM_DESTROY: return "sem_destroy";
+    case TG_EV_SEM_REQ: case TG_EV_SEM_ACQ: case TG_EV_SEM_FAIL: return "sem_wait";
+    case TG_EV_SEM_TRY: return "sem_trywait";
+    case TG_EV_SEM_POST: return "sem_post";
+    case TG_EV_BARRIER_INIT: return "pthread_barrier_init";
+    case TG_EV_BARRIER_DESTROY: return "pthread_barrier_destroy";
+    case TG_EV_BARRIER_WAIT: case TG_EV_BARRIER_DONE: return "pthread_barrier_wait";
+    case TG_EV_ONCE_BEGIN: case TG_EV_ONCE_END: return "pthread_once";
+    case TG_EV_JOIN_REQ: case TG_EV_JOIN_DONE: return "pthread_join";
+    case TG_EV_DETACH: return "pthread_detach";
+    case TG_EV_THREAD_CREATE: return "pthread_create";
+    case TG_EV_THREAD_EXIT: return "the thread's end";
+    default: return tg_event_name(ev);
+    }
+}
+
+/* ---- sentences */
+
+static const char *misuse_what(const struct tg_finding *f, const char *kind, char *buf, size_t len)
+{
+    const struct tg_step *call = f->nsteps ? &f->steps[0] : NULL;
+
+    switch (f->sub) {
+    case TG_MISUSE_UNLOCK_NOT_HELD: snprintf(buf, len, "unlock of a %s no thread holds", kind); break;
+    case TG_MISUSE_UNLOCK_OTHER: snprintf(buf, len, "unlock of a %s another thread holds", kind); break;
+    case TG_MISUSE_DESTROY_LOCKED: snprintf(buf, len, "destroy of a locked %s", kind); break;
+    case TG_MISUSE_DESTROY_WAITERS: snprintf(buf, len, "destroy of a %s threads wait on", kind); break;
+    case TG_MISUSE_EXIT_HOLDING: snprintf(buf, len, "thread exited holding a lock"); break;
+    case TG_MISUSE_COND_NOT_HELD:
+        snprintf(buf, len, "condition wait with a mutex the thread does not hold");
+        break;
+    case TG_MISUSE_COND_TWO_MUTEXES:
+        snprintf(buf, len, "two mutexes used with one condition variable");
+        break;
+    case TG_MISUSE_RELOCK_TIMED:
+        snprintf(buf, len, "timed lock of a %s the thread already holds", kind);
+        break;
+    case TG_MISUSE_ERROR_RETURN:
+        snprintf(buf, len, "%s returned %s", call ? rp_call_name(call->event) : "a call",
+                 call ? tg_result_name(call->result) : "an error");
+        break;
+    default: snprintf(buf, len, "%s", tg_finding_sub_name(f->kind, f->sub)); break;
+    }
+    return buf;
+}
+
+static const char *access_word(uint8_t access)
+{
+    bool write = access & 1, atomic = access & 2;
+    return write ? (atomic ? "atomic write" : "write") : (atomic ? "atomic read" : "read");
+}
+
+const char *rp_banner(struct tg_report *r, const struct tg_finding *f, char *buf, size_t len)
+{
+    char what[512], kind[64];
+    const struct tg_obj_ref *o = f->nsteps && f->steps[0].obj < f->nobjs ?
+                                 &f->objs[f->steps[0].obj] : f->nobjs ? &f->objs[0] : NULL;
+
+    snprintf(kind, sizeof kind, "%s", o ? rp_obj_kind(o) : "lock");
+    switch (f->kind) {
+    case TG_FIND_LOCK_ORDER:
+        snprintf(buf, len, "lock-order inversion (potential deadlock)");
+        break;
+    case TG_FIND_DEADLOCK:
+        switch (f->sub) {
+        case TG_DEADLOCK_SELF:
+            snprintf(buf, len, "deadlock (a thread relocks a %s it holds)", kind);
+            break;
+        case TG_DEADLOCK_ALL_BLOCKED:
+            snprintf(buf, len, "deadlock (every thread is blocked)");
+            break;
+        case TG_DEADLOCK_LOST_WAKEUP:
+            snprintf(buf, len, "deadlock (lost wakeup: every thread is blocked)");
+            break;
+        default:
+            snprintf(buf, len, "deadlock");
+        }
+        break;
+    case TG_FIND_MISUSE:
+        snprintf(buf, len, "misuse: %s", misuse_what(f, kind, what, sizeof what));
+        break;
+    case TG_FIND_RACE: {
+        struct sb b = { buf, 0, len };
+        buf[0] = '\0';
+        sb_add(&b, "data race on %s", rp_mem_name(r, f, what, sizeof what));
+        if (f->nsteps >= 2)
+            sb_add(&b, " (%s by %s, previous %s by %s)", access_word(f->steps[0].access),
+                   rp_thread_name(r, f->steps[0].thread), access_word(f->steps[1].access),
+                   rp_thread_name(r, f->steps[1].thread));
+        break;
+    }
+    default:
+        snprintf(buf, len, "%s", tg_finding_kind_name(f->kind));
+    }
+    return buf;
+}
+
+const char *rp_cycle(struct tg_report *r, const struct tg_finding *f, char *buf, size_t len)
+{
+    struct sb b = { buf, 0, len };
+    char name[512];
+    bool cycle = f->kind == TG_FIND_LOCK_ORDER ||
+                 (f->kind == TG_FIND_DEADLOCK &&
+                  (f->sub == TG_DEADLOCK_CYCLE || f->sub == TG_DEADLOCK_SELF));
+
+    buf[0] = '\0';
+    if (!cycle || f->nsteps == 0)
+        return buf;
+    for (uint32_t i = 0; i < f->nsteps; i++) {
+        uint32_t held = f->steps[i].held.obj;
+        sb_add(&b, "%s%s", i ? " → " : "",
+               rp_obj_name(r, f, held != TG_NO_OBJ ? held : f->steps[i].obj, name, sizeof name));
+    }
+    sb_add(&b, " → %s", rp_obj_name(r, f, f->steps[f->nsteps - 1].obj, name, sizeof name));
+    return buf;
+}
+
+/* One step as a clause: "Thread-1 holds mutexA and waits for mutexB at f a.c:3". */
+static void step_clause(struct tg_report *r, const struct tg_finding *f,
+                        const struct tg_step *s, struct sb *b)
+{
+    char obj[512], held[512], site[512], other[512];
+    const char *who = rp_thread_name(r, s->thread);
+
+    rp_obj_name(r, f, s->obj, obj, sizeof obj);
+    rp_site(r, f->process, s->stack, site, sizeof site);
+    if (s->held.obj != TG_NO_OBJ)
+        rp_obj_name(r, f, s->held.obj, held, sizeof held);
+    switch (s->role) {
+    case TG_ROLE_EDGE:
+        sb_add(b, "%s takes %s while holding %s (%s)", who, obj, held, site);
+        break;
+    case TG_ROLE_WAITS:
+        if (s->wait == TG_WAIT_JOIN) {
+            snprintf(other, sizeof other, "%s", rp_thread_name(r, s->other_thread));
+            sb_add(b, "%s waits in pthread_join for %s (%s)", who, other, site);
+        } else if (s->held.obj != TG_NO_OBJ && s->held.obj != s->obj) {
+            sb_add(b, "%s holds %s and waits for %s (%s)", who, held, obj, site);
+        } else if (s->held.obj == s->obj && s->obj != TG_NO_OBJ) {
+            sb_add(b, "%s locks %s again while holding it (%s)", who, obj, site);
+        } else {
+            sb_add(b, "%s waits in %s on %s (%s)", who, rp_call_name(s->event), obj, site);
+        }
+        break;
+    case TG_ROLE_SIGNAL:
+        sb_add(b, "%s signalled %s when no thread was waiting (%s)", who, obj, site);
+        break;
+    case TG_ROLE_CALL:
+        sb_add(b, "%s calls %s on %s (%s)", who, rp_call_name(s->event), obj, site);
+        if (s->result != TG_OK)
+            sb_add(b, ", which returned %s", tg_result_name(s->result));
+        break;
+    case TG_ROLE_OWNER:
+        sb_add(b, "%s holds it (%s)", who,
+               rp_site(r, f->process, s->held.stack ? s->held.stack : s->stack, site, sizeof site));
+        break;
+    case TG_ROLE_ACCESS:
+        sb_add(b, "%s of %" PRIu32 " bytes by %s (%s)", access_word(s->access), s->size, who, site);
+        break;
+    default:
+        sb_add(b, "%s (%s)", who, site);
+    }
+}
+
+const char *rp_summary(struct tg_report *r, const struct tg_finding *f, char *buf, size_t len)
+{
+    struct sb b = { buf, 0, len };
+    char head[1024];
+    uint32_t shown = f->nsteps < 6 ? f->nsteps : 5;
+
+    buf[0] = '\0';
+    if (f->kind == TG_FIND_LOCK_ORDER)
+        sb_add(&b, "lock-order inversion");
+    else
+        sb_add(&b, "%s", rp_banner(r, f, head, sizeof head));
+    for (uint32_t i = 0; i < shown; i++) {
+        sb_add(&b, i ? "; " : ": ");
+        step_clause(r, f, &f->steps[i], &b);
+    }
+    if (shown < f->nsteps)
+        sb_add(&b, "; and %" PRIu32 " more", f->nsteps - shown);
+    return buf;
+}
+
+/* The function of a step's site, for advice that names code. */
+static const char *site_function(struct tg_report *r, const struct tg_finding *f, uint32_t stack)
+{
+    struct tg_frame fr;
+    return rp_site_frame(r, f->process, stack, &fr) && fr.function ? fr.function : NULL;
+}
+
+const char *rp_fix(struct tg_report *r, const struct tg_finding *f, char *buf, size_t len)
+{
+    char a[512], c[512];
+    const struct tg_step *s0 = f->nsteps ? &f->steps[0] : NULL;
+
+    buf[0] = '\0';
+    if (!s0)
+        return buf;
+    bool lock_cycle = f->kind == TG_FIND_LOCK_ORDER ||
+                      (f->kind == TG_FIND_DEADLOCK && f->sub == TG_DEADLOCK_CYCLE);
+    for (uint32_t i = 0; lock_cycle && i < f->nsteps; i++)
+        if (f->steps[i].wait == TG_WAIT_JOIN)
+            lock_cycle = false;
+    if (lock_cycle && f->nsteps == 2) {
+        const struct tg_step *s1 = &f->steps[1];
+        const char *fn0 = site_function(r, f, s0->stack), *fn1 = site_function(r, f, s1->stack);
+        char who0[256], who1[256];
+        snprintf(who0, sizeof who0, "%s%s%s%s", fn0 ? fn0 : "", fn0 ? " (" : "",
+                 rp_thread_name(r, s0->thread), fn0 ? ")" : "");
+        snprintf(who1, sizeof who1, "%s%s%s%s", fn1 ? fn1 : "", fn1 ? " (" : "",
+                 rp_thread_name(r, s1->thread), fn1 ? ")" : "");
+        rp_obj_name(r, f, s0->held.obj, a, sizeof a);
+        rp_obj_name(r, f, s0->obj, c, sizeof c);
+        snprintf(buf, len, "take %s and %s in one order everywhere: %s takes %s then %s, but %s "
+                 "takes %s then %s; make %s take %s first too, or hold only one of them at a time",
+                 a, c, who0, a, c, who1, c, a, fn1 ? fn1 : who1, a);
+        return buf;
+    }
+    if (lock_cycle) {
+        snprintf(buf, len, "take these locks in one global order in every thread (the order "
+                 "of the cycle's first edge, %s before %s, for example), or hold fewer at a time",
+                 rp_obj_name(r, f, s0->held.obj, a, sizeof a), rp_obj_name(r, f, s0->obj, c, sizeof c));
+        return buf;
+    }
+    switch (f->kind) {
+    case TG_FIND_DEADLOCK:
+        if (f->sub == TG_DEADLOCK_SELF)
+            snprintf(buf, len, "unlock %s before locking it again, or make it a recursive mutex "
+                     "(PTHREAD_MUTEX_RECURSIVE) if the code is meant to re-enter",
+                     rp_obj_name(r, f, s0->obj, a, sizeof a));
+        else if (f->sub == TG_DEADLOCK_LOST_WAKEUP)
+            snprintf(buf, len, "a signal sent while no thread waits is lost: set a flag under the "
+                     "mutex before signalling, and wait in a loop `while (!flag) "
+                     "pthread_cond_wait(...)`");
+        else if (f->sub == TG_DEADLOCK_CYCLE)
+            snprintf(buf, len, "a thread must not join a thread that waits for it, nor hold a "
+                     "lock the joined thread needs");
+        else
+            snprintf(buf, len, "each thread waits for something only another blocked thread "
+                     "could do: find the post, signal, unlock or thread end that never came");
+        break;
+    case TG_FIND_MISUSE:
+        switch (f->sub) {
+        case TG_MISUSE_UNLOCK_NOT_HELD:
+            snprintf(buf, len, "unlock only what this thread locked (look for a double unlock or "
+                     "an unlock on a path that did not lock)");
+            break;
+        case TG_MISUSE_UNLOCK_OTHER:
+            snprintf(buf, len, "a mutex is unlocked by the thread that locked it; to hand work "
+                     "between threads use a semaphore or a condition variable");
+            break;
+        case TG_MISUSE_DESTROY_LOCKED:
+        case TG_MISUSE_DESTROY_WAITERS:
+            snprintf(buf, len, "join or wake every thread that uses it, and unlock it, before "
+                     "destroying it");
+            break;
+        case TG_MISUSE_EXIT_HOLDING:
+            snprintf(buf, len, "unlock on every path out of the thread (early returns, "
+                     "pthread_exit, cancellation: pthread_cleanup_push)");
+            break;
+        case TG_MISUSE_COND_NOT_HELD:
+            snprintf(buf, len, "lock the mutex before pthread_cond_wait and pass that mutex");
+            break;
+        case TG_MISUSE_COND_TWO_MUTEXES:
+            snprintf(buf, len, "use one mutex with each condition variable");
+            break;
+        case TG_MISUSE_RELOCK_TIMED:
+            snprintf(buf, len, "the timed lock can only time out: unlock first, or use a "
+                     "recursive mutex");
+            break;
+        default:
+            snprintf(buf, len, "check what the pthread call returns and why it failed");
+        }
+        break;
+    case TG_FIND_RACE:
+        snprintf(buf, len, "protect every access to %s with one lock, or make the accesses "
+                 "atomic", rp_mem_name(r, f, a, sizeof a));
+        break;
+    }
+    return buf;
+}
+
+/* ---- suppression words */
+
+struct words {
+    char **w;
+    long n, cap;
+    bool oom;
+};
+
+static void word(struct words *ws, const char *s)
+{
+    if (!s || !*s || ws->oom)
+        return;
+    if (ws->n == ws->cap) {
+        long cap = ws->cap ? ws->cap * 2 : 32;
+        char **p = realloc(ws->w, (size_t)cap * sizeof *p);
+        if (!p) {
+            ws->oom = true;
+            return;
+        }
+        ws->w = p;
+        ws->cap = cap;
+    }
+    if (!(ws->w[ws->n] = strdup(s)))
+        ws->oom = true;
+    else
+        ws->n++;
+}
+
+static void stack_words(struct tg_report *r, uint32_t process, uint32_t stack, struct words *ws)
+{
+    struct tg_frame fr[RP_MAX_FRAMES];
+    size_t n = rp_frames(r, process, stack, fr, RP_MAX_FRAMES);
+
+    for (size_t i = 0; i < n; i++) {
+        word(ws, fr[i].function);
+        word(ws, fr[i].file);
+        if (fr[i].file && strrchr(fr[i].file, '/'))
+            word(ws, strrchr(fr[i].file, '/') + 1);
+        if (fr[i].module)
+            word(ws, strrchr(fr[i].module, '/') ? strrchr(fr[i].module, '/') + 1 : fr[i].module);
+    }
+}
+
+long rp_finding_words(struct tg_report *r, const struct tg_finding *f, char ***out)
+{
+    struct words ws = { 0 };
+    char name[512];
+
+    for (uint32_t i = 0; i < f->nobjs; i++) {
+        word(&ws, rp_obj_name(r, f, i, name, sizeof name));
+        if (f->objs[i].kind != TG_OBJ_MEMORY && rp_obj_global(r, &f->objs[i], name, sizeof name))
+            word(&ws, name);
+    }
+    if (f->kind == TG_FIND_RACE)
+        word(&ws, rp_mem_name(r, f, name, sizeof name));
+    for (uint32_t i = 0; i < f->nsteps; i++) {
+        const struct tg_step *s = &f->steps[i];
+        stack_words(r, f->process, s->stack, &ws);
+        stack_words(r, f->process, s->held.stack, &ws);
+        for (uint32_t k = 0; k < s->nothers; k++)
+            stack_words(r, f->process, s->others[k].stack, &ws);
+    }
+    if (f->kind == TG_FIND_RACE && f->mem.heap)
+        stack_words(r, f->process, f->mem.heap_stack, &ws);
+    if (ws.oom) {
+        rp_words_free(ws.w, ws.n);
+        return -1;
+    }
+    *out = ws.w;
+    return ws.n;
+}
+
+void rp_words_free(char **words, long n)
+{
+    for (long i = 0; i < n; i++)
+        free(words[i]);
+    free(words);
+}
