@@ -22,6 +22,7 @@ static void child_after_fork(struct tg_thread *t, uint32_t parent_process,
                              uint32_t parent_thread, uint32_t process, uint32_t site)
 {
     tg_g.pid = getpid();
+    tg_prefault_after_fork();
     int err = tg_writer_after_fork_as(&tg_g.w, parent_process, process);
     if (err < 0) {
         /* the child runs on untraced; its parent's trace is unharmed */

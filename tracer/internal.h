@@ -106,6 +106,7 @@ struct tg_global {
     uint32_t clock;             /* the writer's clock, for tg_tick */
     unsigned depth;             /* TANGLE_STACK_DEPTH */
     bool verbose;               /* TANGLE_VERBOSE: say why tracing is off */
+    bool prefault;              /* TANGLE_PREFAULT: populate chunks ahead */
     pid_t pid;                  /* to tell a vfork child from us */
     uintptr_t text_lo, text_hi; /* libtangle.so's code: frames to skip */
     uint64_t failures;          /* things tangle could not do (counted) */
@@ -155,6 +156,11 @@ TG_HIDDEN void tg_gate_fork_end(bool child);
 TG_HIDDEN void tg_process_exit(int wait_status, unsigned how);
 TG_HIDDEN void tg_failure(const char *what, int err);
 
+/* The prefault helper (prefault.c): told of each chunk this process
+ * claims; forgotten in a fork child. */
+TG_HIDDEN void tg_prefault_claimed(void);
+TG_HIDDEN void tg_prefault_after_fork(void);
+
 /* ---- records ---- */
 static inline uint64_t tg_now(void)
 {
@@ -163,6 +169,8 @@ static inline uint64_t tg_now(void)
 
 TG_HIDDEN struct tg_record *tg_reserve_slow(struct tg_thread *t, unsigned nslots,
                                             uint64_t tick);
+
+#define TG_PREFETCH_AHEAD 512     /* bytes: 32 records, 8 cache lines */
 
 /* The writer's inline reserve, with its slow path moved behind an errno
  * save (claiming a chunk may make system calls). */
@@ -176,6 +184,9 @@ static inline struct tg_record *tg_reserve(struct tg_thread *t, unsigned nslots,
         struct tg_record *r = (struct tg_record *)s->pos;
         r->dt = (uint32_t)(tick - s->tick_base);
         s->pos += need;
+        /* the chunk's lines are cold (just populated): ask for the ones
+         * the next records will need now, so the stores do not wait */
+        __builtin_prefetch(s->pos + TG_PREFETCH_AHEAD, 1, 3);
         return r;
     }
     return tg_reserve_slow(t, nslots, tick);

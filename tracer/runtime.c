@@ -148,6 +148,16 @@ static unsigned env_depth(void)
     return v > TG_MAX_DEPTH ? TG_MAX_DEPTH : (unsigned)v;
 }
 
+/* unset: DEFAULT; "", "0", "no", "off": false; anything else: true */
+static bool env_flag(const char *name, bool fallback)
+{
+    const char *s = getenv(name);
+    if (s == NULL)
+        return fallback;
+    return !(s[0] == '\0' || strcmp(s, "0") == 0 || strcmp(s, "no") == 0
+             || strcmp(s, "off") == 0);
+}
+
 static void on_exit_handler(int status, void *arg)
 {
     (void)arg;
@@ -162,9 +172,9 @@ static void tg_init(void)
     struct tg_thread *t = &tg_self;
     int saved = errno;
     tg_busy(t);
-    tg_g.verbose = getenv("TANGLE_VERBOSE") != NULL && getenv("TANGLE_VERBOSE")[0] != '\0'
-                   && strcmp(getenv("TANGLE_VERBOSE"), "0") != 0;
+    tg_g.verbose = env_flag("TANGLE_VERBOSE", false);
     tg_g.depth = env_depth();
+    tg_g.prefault = env_flag("TANGLE_PREFAULT", true);
     tg_g.pid = getpid();
     int missing = tg_resolve_all();
     if (missing > 0)
@@ -255,9 +265,12 @@ struct tg_thread *tg_enter_slow(struct tg_thread *t)
 struct tg_record *tg_reserve_slow(struct tg_thread *t, unsigned nslots, uint64_t tick)
 {
     int saved = errno;
+    struct tg_chunk_header *before = t->stream.chunk;
     tg_gate_enter();
     struct tg_record *r = tg_stream_reserve_slow(&t->stream, nslots, tick);
     tg_gate_leave();
+    if (t->stream.chunk != before)
+        tg_prefault_claimed();
     errno = saved;
     return r;
 }

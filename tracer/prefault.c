@@ -1,0 +1,116 @@
+/* tracer/: keeping page faults off the hot path.
+ *
+ * Every 4 KiB of trace is a fresh page of the shared file mapping, and the
+ * first store into it is a page fault: on the VMs this was measured on,
+ * 3-15 us, i.e. 10-60 ns per record, more than the rest of a hook costs.
+ * So a helper thread populates the chunks ahead of the ones in use
+ * (madvise MADV_POPULATE_WRITE: prefaults the page tables writable without
+ * touching the data, so racing with a claimer in another process is
+ * harmless) and the hooks' stores land on mapped pages.
+ *
+ * The helper is started only once the process writes more than its first
+ * chunks (a short program never gets one), blocks every signal (the
+ * program's handlers never run on it), is never traced, and is started
+ * again in a fork child. TANGLE_PREFAULT=0 turns it off.
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "tracer/internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define WINDOW_CHUNKS 64u       /* 4 MiB populated ahead of chunks_used */
+#define START_AFTER   4u        /* claims by this process before the helper starts */
+#define BATCH_CHUNKS  4u
+
+static unsigned claims;         /* chunk claims seen by this process */
+static int started;
+static uint32_t wake;           /* futex word, bumped on each claim */
+
+static void futex_wait(uint32_t *word, uint32_t seen, long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
+static void futex_wake(uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void *helper(void *arg)
+{
+    (void)arg;
+    tg_self.state = TG_T_DONE;          /* never traced, never adopted */
+    struct tg_writer *w = &tg_g.w;
+    uint64_t done = 0;                  /* chunks below this are populated */
+    for (;;) {
+        uint32_t seen = __atomic_load_n(&wake, __ATOMIC_ACQUIRE);
+        uint64_t used = __atomic_load_n(&w->hdr->chunks_used, __ATOMIC_ACQUIRE);
+        uint64_t size = __atomic_load_n(&w->hdr->file_size, __ATOMIC_ACQUIRE);
+        if (size > w->reserved)
+            size = w->reserved;
+        uint64_t in_file = size > TG_HEADER_SIZE ? (size - TG_HEADER_SIZE) / TG_CHUNK_SIZE : 0;
+        uint64_t target = used + WINDOW_CHUNKS < in_file ? used + WINDOW_CHUNKS : in_file;
+        if (done < used)
+            done = used;
+        while (done < target) {
+            uint64_t n = target - done < BATCH_CHUNKS ? target - done : BATCH_CHUNKS;
+            uint8_t *p = (uint8_t *)w->hdr + TG_HEADER_SIZE + done * TG_CHUNK_SIZE;
+            if (madvise(p, n * TG_CHUNK_SIZE, MADV_POPULATE_WRITE) != 0
+                && errno == EINVAL)
+                return NULL;            /* kernel older than 5.14: nothing to do */
+            done += n;
+        }
+        futex_wait(&wake, seen, 50);
+    }
+    return NULL;
+}
+
+static void start(void)
+{
+    pthread_attr_t attr;
+    sigset_t all, old;
+    pthread_t th;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);   /* the helper inherits it */
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024 > PTHREAD_STACK_MIN ? 64 * 1024 : PTHREAD_STACK_MIN);
+    int r = REAL(pthread_create)(&th, &attr, helper, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0) {
+        tg_failure("prefault thread", r);
+        return;
+    }
+    REAL(pthread_setname_np)(th, "tangle-prefault");
+}
+
+void tg_prefault_claimed(void)
+{
+    if (!tg_g.prefault)
+        return;
+    unsigned n = __atomic_add_fetch(&claims, 1, __ATOMIC_RELAXED);
+    if (n < START_AFTER)
+        return;
+    if (!__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
+        if (!__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL))
+            start();
+        return;
+    }
+    __atomic_add_fetch(&wake, 1, __ATOMIC_RELEASE);
+    futex_wake(&wake);
+}
+
+void tg_prefault_after_fork(void)
+{
+    claims = 0;
+    started = 0;
+}
