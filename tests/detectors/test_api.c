@@ -1,0 +1,194 @@
+/* The analysis API around the rules: announcements, order, names, findings
+ * added from elsewhere (races), and the contention statistics. */
+#include "gen.h"
+
+#define LA 0x601000ull
+#define LB 0x602000ull
+
+static int announced;
+static void on_finding(void *ctx, const struct tg_finding *f)
+{
+    cr_assert_eq(ctx, &announced);
+    cr_assert_eq(f->count, 1);
+    announced++;
+}
+
+static void setup_cb(void)
+{
+    announced = 0;
+    struct tg_analysis_config cfg = { .on_finding = on_finding, .on_finding_ctx = &announced };
+    gen_setup_cfg(&cfg);
+}
+
+TestSuite(api, .fini = gen_teardown);
+
+Test(api, each_new_finding_is_announced_once, .init = setup_cb)
+{
+    start(0);
+    for (int i = 0; i < 10; i++)
+        unlock(0, LA);
+    unlock(0, LB);
+    cr_assert_eq(announced, 2);
+}
+
+Test(api, findings_in_time_order, .init = gen_setup)
+{
+    start(0);
+    unlock(0, LB);
+    spawn(1);
+    lock(1, LA);
+    texit(1);
+    unlock(0, LB);
+    const struct tg_finding *const *fs;
+    cr_assert_eq(findings(&fs), 2);
+    cr_assert_eq(fs[0]->sub, TG_MISUSE_UNLOCK_NOT_HELD);
+    cr_assert_eq(fs[1]->sub, TG_MISUSE_EXIT_HOLDING);
+    cr_assert_lt(fs[0]->ts, fs[1]->ts);
+    cr_assert_eq(fs[0]->count, 2);
+}
+
+static uint64_t stack_by_frames(void *ctx, uint32_t id)
+{
+    (void)ctx;
+    return id % 100;        /* ids 7 and 107 have the same frames */
+}
+
+Test(api, stack_key_makes_equal_frames_one_finding, .init = gen_setup)
+{
+    gen_teardown();
+    struct tg_analysis_config cfg = { .keys = { .stack = stack_by_frames } };
+    gen_setup_cfg(&cfg);
+    start(0);
+    EV(.kind = TG_EV_MUTEX_REL, .thread = 0, .obj = LA, .stack = 7);
+    EV(.kind = TG_EV_MUTEX_REL, .thread = 0, .obj = LA, .stack = 107);
+    EV(.kind = TG_EV_MUTEX_REL, .thread = 0, .obj = LA, .stack = 8);
+    cr_assert_eq(count_kind(TG_FIND_MISUSE, -1), 2);
+}
+
+Test(api, race_findings_added_from_outside, .init = gen_setup)
+{
+    struct tg_obj_ref var = { .process = 0, .kind = TG_OBJ_MEMORY, .addr = 0x404040 };
+    struct tg_held_ref held = { .obj = 1, .mode = TG_MODE_EXCL, .stack = 9 };
+    struct tg_obj_ref objs[2] = { var, { .kind = TG_OBJ_MUTEX, .addr = LA } };
+    struct tg_step steps[2] = {
+        { .role = TG_ROLE_ACCESS, .thread = 1, .obj = 0, .stack = 11, .pc = 0x1234,
+          .addr = 0x404040, .size = 4, .access = 1, .nothers = 1, .others = &held },
+        { .role = TG_ROLE_ACCESS, .thread = 2, .obj = 0, .stack = 12, .pc = 0x1250,
+          .addr = 0x404040, .size = 4, .access = 0 },
+    };
+    uint32_t threads[2] = { 1, 2 };
+    struct tg_finding f = {
+        .kind = TG_FIND_RACE, .ts = 5000, .nobjs = 2, .objs = objs, .nsteps = 2,
+        .steps = steps, .nthreads = 2, .threads = threads,
+        .mem = { .addr = 0x404040, .size = 4 },
+    };
+    cr_assert_eq(tg_analysis_add(A, &f), 1);
+    steps[0].thread = 7;                    /* same code, other threads */
+    cr_assert_eq(tg_analysis_add(A, &f), 0);
+    steps[1].stack = 13;
+    f.ts = 6000;
+    cr_assert_eq(tg_analysis_add(A, &f), 1);
+    const struct tg_finding *const *fs;
+    cr_assert_eq(findings(&fs), 2);
+    cr_assert_eq(fs[0]->kind, TG_FIND_RACE);
+    cr_assert_eq(fs[0]->count, 2);
+    cr_assert_eq(fs[0]->steps[0].others[0].stack, 9, "copied deeply");
+    cr_assert_eq(fs[0]->mem.size, 4);
+    cr_assert_str_eq(tg_finding_kind_name(fs[0]->kind), "race");
+}
+
+Test(api, names, .init = gen_setup)
+{
+    cr_assert_str_eq(tg_finding_kind_name(TG_FIND_DEADLOCK), "deadlock");
+    cr_assert_str_eq(tg_finding_kind_name(TG_FIND_LOCK_ORDER), "lock-order");
+    cr_assert_str_eq(tg_finding_kind_name(TG_FIND_MISUSE), "misuse");
+    cr_assert_str_eq(tg_finding_sub_name(TG_FIND_DEADLOCK, TG_DEADLOCK_LOST_WAKEUP), "lost-wakeup");
+    cr_assert_str_eq(tg_finding_sub_name(TG_FIND_MISUSE, TG_MISUSE_ERROR_RETURN), "error-return");
+    cr_assert_str_eq(tg_obj_kind_name(TG_OBJ_RWLOCK), "rwlock");
+}
+
+/* ---- contention */
+
+static void setup_stats(void)
+{
+    NOW = 1000;
+    PROC = 0;
+    cr_assert_eq(tg_contention_new(&C), 0);
+}
+
+Test(api, lock_contention, .init = setup_stats)
+{
+    start(0);
+    spawn(1);
+    spawn(2);
+    lock(1, LA);                 /* t */
+    uint64_t t_acq1 = NOW;
+    req(2, LA);
+    uint64_t t_req2 = NOW;
+    advance(5000);
+    unlock(1, LA);
+    uint64_t t_rel1 = NOW;
+    acq(2, LA);
+    uint64_t t_acq2 = NOW;
+    unlock(2, LA);
+    uint64_t t_rel2 = NOW;
+    lock(2, LA);
+    unlock(2, LA);
+    trylock(1, LA, TG_OK);
+    unlock(1, LA);
+    trylock(1, LA, TG_BUSY);
+    const struct tg_lock_stats *ls;
+    cr_assert_eq(tg_contention_locks(C, &ls), 1);
+    cr_assert_eq(ls[0].addr, LA);
+    cr_assert_eq(ls[0].acquisitions, 4);
+    cr_assert_eq(ls[0].contended, 1);
+    cr_assert_eq(ls[0].total_wait_ns, t_acq2 - t_req2);
+    cr_assert_eq(ls[0].max_wait_ns, t_acq2 - t_req2);
+    cr_assert_eq(ls[0].max_hold_ns, t_rel1 - t_acq1);
+    cr_assert_geq(ls[0].total_hold_ns, (t_rel1 - t_acq1) + (t_rel2 - t_acq2));
+    cr_assert_eq(ls[0].owner_changes, 2);
+}
+
+Test(api, thread_time_split, .init = setup_stats)
+{
+    start(0);
+    uint64_t t0 = NOW;
+    sleep_begin(0);
+    advance(100000);
+    sleep_end(0);
+    uint64_t slept = NOW - (t0 + 1000);
+    EV(.kind = TG_EV_SEM_REQ, .thread = 0, .obj = 0x9);
+    uint64_t w0 = NOW;
+    advance(50000);
+    EV(.kind = TG_EV_SEM_ACQ, .thread = 0, .obj = 0x9);
+    uint64_t waited = NOW - w0;
+    advance(7000);
+    tg_contention_finish(C, NOW);
+    const struct tg_thread_stats *ts;
+    cr_assert_eq(tg_contention_threads(C, &ts), 1);
+    cr_assert_eq(ts[0].sleeping_ns, slept);
+    cr_assert_eq(ts[0].waiting_ns, waited);
+    cr_assert_eq(ts[0].waits, 1);
+    cr_assert_eq(ts[0].end_ts, NOW);
+    cr_assert_eq(ts[0].running_ns, (NOW - t0) - slept - waited);
+}
+
+Test(api, rwlock_readers_and_condition_holds, .init = setup_stats)
+{
+    start(0);
+    spawn(1);
+    rdlock(0, LA);
+    rdlock(1, LA);
+    rwunlock(0, LA);
+    rwunlock(1, LA);
+    lock(1, LB);
+    EV(.kind = TG_EV_COND_WAIT, .thread = 1, .obj = 0x77, .p0 = LB);
+    EV(.kind = TG_EV_COND_WOKE, .thread = 1, .obj = 0x77, .p0 = LB);
+    unlock(1, LB);
+    const struct tg_lock_stats *ls;
+    cr_assert_eq(tg_contention_locks(C, &ls), 2);
+    cr_assert_eq(ls[0].kind, TG_OBJ_RWLOCK);
+    cr_assert_eq(ls[0].acquisitions, 2);
+    cr_assert_eq(ls[0].owner_changes, 1);
+    cr_assert_eq(ls[1].acquisitions, 2, "the condition wait takes the mutex again");
+}
