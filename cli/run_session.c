@@ -27,6 +27,8 @@
 #pragma weak tg_live_tick
 #pragma weak tg_live_end
 #pragma weak tg_live_free
+/* report.c: checks TANGLE_OPTIONS and the suppression files up front */
+int tg_report_check(const struct tg_run_options *o) __attribute__((weak));
 
 unsigned tg_run_detectors(void)
 {
@@ -51,7 +53,8 @@ int tg_run_check_options(const struct tg_run_options *o)
         tg_cli_error("run %s is not built in this version", missing);
         return TG_STATUS_FAILED;
     }
-    return 0;
+    /* a bad suppression file fails before PROGRAM runs, not after */
+    return tg_report_check ? tg_report_check(o) : 0;
 }
 
 static void on_finding(void *ctx, const struct tg_finding *f)

@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli/run.h"
 #include "symbols/symbols.h"
@@ -182,6 +184,9 @@ int tg_run_finish(struct tg_run *r)
             r->open_error == TG_TRACE_EEMPTY || !r->open_why[0] ? "the tracer was never loaded"
                                                                  : r->open_why);
         print_wrapped(&p);
+        struct stat st;
+        if (stat(r->trace_path, &st) == 0 && st.st_size == 0)
+            unlink(r->trace_path);      /* the empty file we created says nothing */
         return TG_STATUS_FAILED;
     }
 

@@ -261,6 +261,22 @@ def check_default_trace_name(tmp):
         os.unlink(path)
 
 
+def check_static_program(tmp):
+    """A program that cannot load the tracer: 125 and a line saying so."""
+    src = os.path.join(tmp, "static.c")
+    exe = os.path.join(tmp, "static")
+    with open(src, "w") as f:
+        f.write("int main(void) { return 3; }\n")
+    if run([os.environ.get("CC", "cc"), "-static", src, "-o", exe]).status != 0:
+        skip("this machine cannot link a static program (no libc.a)")
+    trace = os.path.join(tmp, "static.trace")
+    r = tangle("run", "-o", trace, "--", exe)
+    ok(r.status == 125, "statically linked program: 125", r.err)
+    ok("No trace was written" in r.err.replace("\n       ", " ") and "statically linked" in r.err,
+       "the summary says no trace was written and why", r.err)
+    ok(not os.path.exists(trace), "no empty trace file left behind")
+
+
 def check_sigkill(tmp):
     """A program killed with SIGKILL leaves a trace readable up to its death."""
     trace = os.path.join(tmp, "killed.trace")
@@ -428,7 +444,7 @@ CHECKS = {
     "sample": check_sample, "usage": check_usage, "exec-errors": check_exec_errors,
     "crash": check_crash, "exit-status": check_exit_status, "stdout": check_stdout,
     "unwritable-output": check_unwritable_output, "default-trace": check_default_trace_name,
-    "sigkill": check_sigkill, "forward-signals": check_forward, "abba-trace": check_abba_trace,
+    "static-program": check_static_program, "sigkill": check_sigkill, "forward-signals": check_forward, "abba-trace": check_abba_trace,
     "semaphore-trace": check_semaphore_trace, "process-trace": check_process_trace,
     "dump-options": check_dump_options, "stats": check_stats, "bad-traces": check_bad_traces,
 }
