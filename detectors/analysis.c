@@ -73,7 +73,8 @@ int tg_analysis_feed(struct tg_analysis *a, const struct tg_ev *ev)
     a->last_ts = ev->ts;
     struct dthread *t = st_thread(a, ev->thread);
     if (t && ev->kind != TG_EV_THREAD_START && ev->kind != TG_EV_LOST &&
-        ev->kind != TG_EV_TIME && (t->state == TH_UNKNOWN || t->state == TH_PENDING))
+        ev->kind != TG_EV_TIME &&
+        (t->state == TH_UNKNOWN || t->state == TH_PENDING || (t->state == TH_DEAD && t->exec_ended)))
         st_touch(a, t, ev->process);    /* its start predates what we saw */
     if (t)
         t->seen = true;

@@ -89,6 +89,7 @@ struct dthread {
     uint32_t index;
     uint8_t  state;
     bool     seen;              /* any event from it */
+    bool     exec_ended;        /* ended by its process's exec (which may fail) */
     bool     lost;              /* the tracer lost some of its events */
     uint32_t process;
     uint64_t pthread;
@@ -112,9 +113,9 @@ struct dthread {
 struct dproc {
     bool     seen, exited, forked_child;
     uint32_t live, pending, blocked, blocked_pshared;
+    uint32_t parent_process;    /* forked_child: who forked it */
     struct dheld *inherit;      /* held by the forking thread, for the child's first thread */
     uint32_t ninherit;
-    uint32_t inherit_parent_process;
 };
 
 /* ---- lock graph (lockgraph.c) */

@@ -88,6 +88,14 @@ static uint32_t obj_new(struct tg_analysis *a, const struct tg_ev *ev, uint8_t k
     o->owner = NONE;
     o->cond_mutex = NONE;
     a->counters.objects++;
+    /* a fork child shares the parent's process-shared objects (the
+     * tracer does not mark every call on them, e.g. sem_wait) */
+    const struct dproc *p = ev->process < a->capprocs ? a->procs[ev->process] : NULL;
+    if (p && p->forked_child) {
+        uint32_t *pv = dmap_find(&a->objmap, p->parent_process, ev->obj);
+        if (pv && OBJ(a, *pv)->pshared && OBJ(a, *pv)->kind == kind)
+            o->pshared = true;
+    }
     return id;
 }
 
@@ -615,6 +623,13 @@ void st_barrier(struct tg_analysis *a, const struct tg_ev *ev)
 void st_touch(struct tg_analysis *a, struct dthread *t, uint32_t process)
 {
     struct dproc *p = st_proc(a, process);
+    if (t->state == TH_DEAD && t->exec_ended) {
+        /* the exec failed and the image goes on */
+        t->state = TH_UNKNOWN;
+        t->exec_ended = false;
+        if (p)
+            p->exited = false;
+    }
     if (t->state == TH_PENDING) {
         struct dproc *pp = st_proc(a, t->process);
         if (pp && pp->pending)
@@ -645,16 +660,15 @@ void st_thread_start(struct tg_analysis *a, const struct tg_ev *ev)
     if (!t)
         return;
     struct dproc *p = st_proc(a, ev->process);
-    bool first_of_process = (uint32_t)(ev->p0 >> 32) == TG_NO_THREAD;
-    bool inherit = p && first_of_process && !p->seen && p->ninherit;
+    bool inherit = p && !p->seen && p->ninherit;    /* a fork child's first thread */
     st_touch(a, t, ev->process);
     t->seen = true;
     t->pthread = ev->obj;
     if (dmap_put(&a->pthmap, ev->process, ev->obj, ev->thread) < 0)
         oom(a);
     if (inherit) {
-        /* a fork child's first thread is the forking thread's copy: it
-         * holds what that thread held (the same addresses, this process) */
+        /* it is the forking thread's copy: it holds what that thread held
+         * (the same addresses, in this process) */
         for (uint32_t i = 0; i < p->ninherit; i++) {
             struct tg_ev iev = *ev;
             struct dobj *po = OBJ(a, p->inherit[i].obj);
@@ -753,10 +767,13 @@ void st_join(struct tg_analysis *a, const struct tg_ev *ev, bool done)
 void st_process_exit(struct tg_analysis *a, const struct tg_ev *ev)
 {
     struct dproc *p = st_proc(a, ev->process);
+    bool exec = ev->p1 == TG_EXIT_EXEC;
     for (uint32_t i = 0; i < a->capthreads; i++) {
         struct dthread *t = a->threads[i];
-        if (t && t->process == ev->process && t->state != TH_DEAD)
+        if (t && t->process == ev->process && t->state != TH_DEAD) {
             thread_gone(a, i, ev);
+            t->exec_ended = exec;
+        }
     }
     if (p) {
         p->exited = true;
@@ -778,6 +795,7 @@ void st_fork(struct tg_analysis *a, const struct tg_ev *ev)
     if (!c || !t || c->seen)
         return;         /* its events came first: it starts from a clean slate */
     c->forked_child = true;
+    c->parent_process = ev->process;
     c->pending++;
     a->g_pending++;
     if (t->nheld) {
@@ -786,7 +804,6 @@ void st_fork(struct tg_analysis *a, const struct tg_ev *ev)
             return oom(a);
         memcpy(c->inherit, t->held, t->nheld * sizeof *c->inherit);
         c->ninherit = t->nheld;
-        c->inherit_parent_process = ev->process;
     }
 }
 

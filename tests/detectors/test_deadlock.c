@@ -397,6 +397,43 @@ Test(deadlock, process_shared_wait_needs_every_process_asleep)
     cr_assert_eq(count_kind(TG_FIND_DEADLOCK, TG_DEADLOCK_ALL_BLOCKED), 2);
 }
 
+Test(deadlock, fork_child_waiting_on_parents_shared_semaphore)
+{
+    /* sem_init(pshared=1) in the parent; the child's sem_wait record does
+     * not say "shared", the object it waits on does */
+    start(0);
+    EV(.kind = TG_EV_SEM_INIT, .thread = 0, .obj = SEM, .p0 = 0, .p1 = 1, .pshared = true);
+    EV(.kind = TG_EV_FORK, .thread = 0, .p0 = 4242, .p1 = 1);
+    PROC = 1;
+    start(1);
+    sreq(1, SEM);
+    PROC = 0;
+    tg_analysis_tick(A, NOW + 10 * SETTLE);
+    cr_assert_eq(tg_analysis_deadlocked_any(A), TG_NO_THREAD);
+    spost(0, SEM);
+    PROC = 1;
+    sacq(1, SEM);
+    EV(.kind = TG_EV_PROCESS_EXIT, .thread = 1);
+    PROC = 0;
+    pexit();
+    tg_analysis_finish(A);
+    assert_clean();
+}
+
+Test(deadlock, failed_exec_goes_on)
+{
+    start(0);
+    spawn(1);
+    EV(.kind = TG_EV_PROCESS_EXIT, .thread = 0, .p1 = TG_EXIT_EXEC);
+    lock(0, LA);            /* the exec failed: main runs on */
+    sreq(1, SEM);
+    tg_analysis_tick(A, NOW + 10 * SETTLE);
+    cr_assert_eq(tg_analysis_deadlocked_any(A), TG_NO_THREAD);
+    req(0, LA);             /* ... and relocks its mutex */
+    tg_analysis_finish(A);
+    cr_assert_eq(count_kind(TG_FIND_DEADLOCK, TG_DEADLOCK_SELF), 1);
+}
+
 Test(deadlock, process_exit_ends_everything)
 {
     start(0);

@@ -304,7 +304,7 @@ Test(misuse, fork_child_releases_what_the_parent_held)
     EV(.kind = TG_EV_FORK, .thread = 0, .p0 = 4242, .p1 = 1);
     unlock(0, LA);
     PROC = 1;
-    start_main(1);
+    start(1);               /* (the tracer names the forking thread as its parent) */
     unlock(1, LA);
     EV(.kind = TG_EV_PROCESS_EXIT, .thread = 1);
     PROC = 0;
