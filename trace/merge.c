@@ -46,21 +46,30 @@ static inline bool before(const struct heap_ent *a, const struct heap_ent *b)
     return a->key < b->key || (a->key == b->key && a->thread < b->thread);
 }
 
-static void sift_down(struct heap_ent *h, uint32_t n, uint32_t i)
+/* The top's key grew. Often its stream still comes first (threads write
+ * in runs): two compares. Otherwise it usually sinks to the bottom, so go
+ * down along the smaller children first and climb back (one compare per
+ * level instead of two). */
+static void sift_top(struct heap_ent *h, uint32_t n)
 {
-    struct heap_ent e = h[i];
+    struct heap_ent e = h[0];
+    if (n < 2 || (before(&e, &h[1]) && (n < 3 || before(&e, &h[2]))))
+        return;
+    uint32_t j = 0;
     for (;;) {
-        uint32_t c = 2 * i + 1;
+        uint32_t c = 2 * j + 1;
         if (c >= n)
             break;
         if (c + 1 < n && before(&h[c + 1], &h[c]))
             c++;
-        if (!before(&h[c], &e))
-            break;
-        h[i] = h[c];
-        i = c;
+        h[j] = h[c];
+        j = c;
     }
-    h[i] = e;
+    while (j > 0 && before(&e, &h[(j - 1) / 2])) {
+        h[j] = h[(j - 1) / 2];
+        j = (j - 1) / 2;
+    }
+    h[j] = e;
 }
 
 static int heap_push(struct tg_trace *t, struct rstream *s)
@@ -69,7 +78,7 @@ static int heap_push(struct tg_trace *t, struct rstream *s)
     if (h == NULL)
         return tg_reader_fail(t, TG_TRACE_EIO, "out of memory");
     t->heap = h;
-    struct heap_ent e = { s->head, s->thread, s };
+    struct heap_ent e = { s->head, s->thread };
     uint32_t i = t->nheap++;
     while (i > 0 && before(&e, &h[(i - 1) / 2])) {
         h[i] = h[(i - 1) / 2];
@@ -82,10 +91,9 @@ static int heap_push(struct tg_trace *t, struct rstream *s)
 
 static void heap_pop(struct tg_trace *t)
 {
-    t->heap[0].s->in_heap = false;
+    t->by_thread[t->heap[0].thread]->in_heap = false;
     t->heap[0] = t->heap[--t->nheap];
-    if (t->nheap)
-        sift_down(t->heap, t->nheap, 0);
+    sift_top(t->heap, t->nheap);
 }
 
 /* ---- streams ---- */
@@ -368,6 +376,12 @@ int tg_reader_refresh(struct tg_trace *t)
 
 enum { F_LOCK = 1, F_MUTEX = 2 };
 
+/* Kinds the thread and process tables learn from (tables.c). */
+#define TABLE_KINDS (1ull << TG_EV_THREAD_START | 1ull << TG_EV_THREAD_EXIT            \
+                     | 1ull << TG_EV_THREAD_NAME | 1ull << TG_EV_PROCESS_EXIT            \
+                     | 1ull << TG_EV_LOST)
+_Static_assert(TG_EV_COUNT <= 64, "kinds fit the TABLE_KINDS mask");
+
 /* How `arg` decodes: a tg_lockarg for every kind but three. */
 static inline unsigned kind_flags(unsigned kind)
 {
@@ -441,19 +455,23 @@ int tg_trace_next(struct tg_trace *t, struct tg_ev *ev)
         if (t->heap[0].key > t->bound)
             return 0;
     }
-    struct rstream *s = t->heap[0].s;
+    struct rstream *s = t->by_thread[t->heap[0].thread];
     decode(t, s, ev);
-    tg_reader_on_event(t, s, ev);
+    if (__builtin_expect(!s->started || (TABLE_KINDS >> ev->kind & 1), 0))
+        tg_reader_on_event(t, s, ev);
     unsigned slots = tg_event_slots[ev->kind];
     if (slots == TG_SLOTS_VAR)
         slots = ev->arg;
     s->pos += (1 + slots) * 16u;
+    /* Streams interleave, so the hardware prefetcher cannot see them all:
+     * ask for this stream's records a few lines ahead. */
+    __builtin_prefetch(s->pos + 256);
     s->last = s->head;
     t->events++;
     int rc = head(t, s);
     if (rc > 0) {
         t->heap[0].key = s->head;
-        sift_down(t->heap, t->nheap, 0);
+        sift_top(t->heap, t->nheap);
     } else {
         heap_pop(t);
         if (!s->quiet && s->last < t->bound)

@@ -125,16 +125,6 @@ void tg_reader_calib_point(struct tg_trace *t, uint64_t tick, uint64_t ns)
     t->rate = rate;
 }
 
-uint64_t tg_reader_ns(struct tg_trace *t, uint64_t tick)
-{
-    if (tick <= t->tick0)
-        return 0;
-    uint64_t d = tick - t->tick0;
-    if (t->clock != TG_CLOCK_TSC)
-        return d;
-    return (uint64_t)((double)d * t->rate);
-}
-
 /* ---- open ---- */
 
 static int check_header(struct tg_trace *t)

@@ -32,10 +32,9 @@ struct rstream {
     bool started;               /* a first record was returned */
 };
 
-struct heap_ent {
+struct heap_ent {               /* the stream is by_thread[thread] */
     uint64_t key;
     uint32_t thread;
-    struct rstream *s;
 };
 
 struct rprocess {
@@ -121,7 +120,15 @@ int tg_reader_fail(struct tg_trace *t, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int tg_reader_remap(struct tg_trace *t);   /* follows the file's growth */
 void tg_reader_calib_point(struct tg_trace *t, uint64_t tick, uint64_t ns);
-uint64_t tg_reader_ns(struct tg_trace *t, uint64_t tick);
+static inline uint64_t tg_reader_ns(const struct tg_trace *t, uint64_t tick)
+{
+    if (tick <= t->tick0)
+        return 0;
+    uint64_t d = tick - t->tick0;
+    if (t->clock != TG_CLOCK_TSC)
+        return d;
+    return (uint64_t)((double)d * t->rate);
+}
 bool tg_reader_now_tick(struct tg_trace *t, uint64_t *tick);
 
 /* merge.c */

@@ -3,6 +3,7 @@
  * dt, or the stream has no chunk yet. */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "trace/internal.h"
 #include "trace/writer.h"
@@ -34,6 +35,9 @@ static int claim(struct tg_stream *s, uint64_t tick)
     tg_writer_unlock(w);
     if (rc < 0)
         return rc;
+    /* Fault the chunk's pages in now, in one call: cheaper than sixteen
+     * page faults later on the fast path. Best effort (Linux >= 5.14). */
+    madvise(next, TG_CHUNK_SIZE, MADV_POPULATE_WRITE);
     if (s->chunk)
         __atomic_store_n(&s->chunk->closed, 1, __ATOMIC_RELEASE);
     s->chunk = next;
