@@ -496,6 +496,8 @@ bool tg_symbols_datavars_named(struct datavars *v, const char *symbol, uint64_t 
                                   char *name, size_t namelen, char *type, size_t typelen)
 {
     struct datadecl key = { .name = symbol };
+    if (!v->ndecls)
+        return false;
     const struct datadecl *d = bsearch(&key, v->decls, v->ndecls, sizeof *v->decls, cmp_decl);
     if (!d)
         return false;

@@ -100,7 +100,8 @@ struct cuscopes *tg_symbols_cuscopes_new(Dwarf_Die *cudie)
     for (size_t i = 0; i < c->nown; i++)
         c->sorted[i] = c->own[i];
     c->nsorted = c->nown;
-    qsort(c->sorted, c->nsorted, sizeof *c->sorted, cmp_span);
+    if (c->nsorted)
+        qsort(c->sorted, c->nsorted, sizeof *c->sorted, cmp_span);
     return c;
 }
 

@@ -162,7 +162,8 @@ static bool shorten(struct srcnames *n)
             sfx[count++] = (struct suffix){ .s = p, .path = i };
         }
     }
-    qsort(sfx, count, sizeof *sfx, cmp_suffix);
+    if (count)
+        qsort(sfx, count, sizeof *sfx, cmp_suffix);
     /* A suffix shared by no other path is a candidate; the paths are
      * distinct, so a group of one means unique. Keep the shortest. */
     for (size_t i = 0; i < count;) {
@@ -199,7 +200,8 @@ const char *tg_symbols_srcnames_get(struct srcnames *n, Dwarf_Die *cudie, const 
     if (!norm)
         return NULL;
     struct srcname key = { .full = norm };
-    struct srcname *hit = bsearch(&key, n->names, n->count, sizeof *n->names, cmp_full);
+    struct srcname *hit = n->count ? bsearch(&key, n->names, n->count, sizeof *n->names, cmp_full)
+                                   : NULL;
     const char *name;
     if (hit) {
         name = hit->shortname;

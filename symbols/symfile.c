@@ -187,7 +187,8 @@ static void load_curanges(struct symfile *f)
             f->curanges[f->ncuranges++] = (struct curange){ .lo = lo, .hi = hi, .cu = cudie };
         }
     }
-    qsort(f->curanges, f->ncuranges, sizeof *f->curanges, cmp_curange);
+    if (f->ncuranges)
+        qsort(f->curanges, f->ncuranges, sizeof *f->curanges, cmp_curange);
 }
 
 /* The CU covering VADDR; *ADDR becomes VADDR in the Dwarf's address space. */
