@@ -458,6 +458,8 @@ def main():
     ap.add_argument("check", choices=sorted(CHECKS))
     ap.add_argument("args", nargs="*")
     ARGS = ap.parse_args()
+    ARGS.tangle = os.path.abspath(ARGS.tangle)     # checks run in a temporary directory
+    ARGS.samples = os.path.abspath(ARGS.samples)
     with tempfile.TemporaryDirectory(prefix="tangle-cli-") as tmp:
         os.chdir(tmp)
         CHECKS[ARGS.check](tmp, *ARGS.args)
