@@ -9,6 +9,7 @@
 #define TG_HOOK_VARARGS(name, ret, params, version) name;
 #include "tracer/hooks.def"
     __tsan_*;
+#include "tracer/race/exports.map.h"
   local:
     *;
 };

@@ -1,0 +1,4 @@
+/* Names the race runtime interposes besides __tsan_* (race_heap.c,
+ * race_access.c); included by tracer/libtangle.map.c. */
+    malloc; calloc; realloc; free; memalign; aligned_alloc; posix_memalign;
+    valloc; pvalloc; munmap; memcpy; memmove; memset;
