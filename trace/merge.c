@@ -377,10 +377,10 @@ int tg_reader_refresh(struct tg_trace *t)
 enum { F_LOCK = 1, F_MUTEX = 2 };
 
 /* Kinds the thread and process tables learn from (tables.c). */
-#define TABLE_KINDS (1ull << TG_EV_THREAD_START | 1ull << TG_EV_THREAD_EXIT            \
-                     | 1ull << TG_EV_THREAD_NAME | 1ull << TG_EV_PROCESS_EXIT            \
-                     | 1ull << TG_EV_LOST)
-_Static_assert(TG_EV_COUNT <= 64, "kinds fit the TABLE_KINDS mask");
+static const bool table_kind[TG_EV_COUNT] = {
+    [TG_EV_THREAD_START] = true, [TG_EV_THREAD_EXIT] = true, [TG_EV_THREAD_NAME] = true,
+    [TG_EV_PROCESS_EXIT] = true, [TG_EV_LOST] = true,
+};
 
 /* How `arg` decodes: a tg_lockarg for every kind but three. */
 static inline unsigned kind_flags(unsigned kind)
@@ -457,7 +457,7 @@ int tg_trace_next(struct tg_trace *t, struct tg_ev *ev)
     }
     struct rstream *s = t->by_thread[t->heap[0].thread];
     decode(t, s, ev);
-    if (__builtin_expect(!s->started || (TABLE_KINDS >> ev->kind & 1), 0))
+    if (__builtin_expect(!s->started || table_kind[ev->kind], 0))
         tg_reader_on_event(t, s, ev);
     unsigned slots = tg_event_slots[ev->kind];
     if (slots == TG_SLOTS_VAR)
