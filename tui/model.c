@@ -313,6 +313,8 @@ static void sem_posted(struct tg_tui_model *m, struct tg_thr *t, uint32_t obj)
             if (t->ser.st[k] == TG_TUI_ST_RUN) {
                 tg_series_set_state(&t->ser, k, TG_TUI_ST_HOLD);
                 t->pay[k].shown = obj;
+            } else if (t->ser.st[k] == TG_TUI_ST_SLEEP && t->pay[k].shown == TG_TUI_NONE) {
+                t->pay[k].shown = obj;      /* asleep holding it */
             }
         }
         tg_series_reseal(&t->ser);
@@ -472,6 +474,7 @@ int tg_tui_model_add(struct tg_tui_model *m, const struct tg_ev *ev)
         uint32_t mx = tg_obj_get(m, TG_TUI_OBJ_MUTEX, ev, ev->p0, false);
         t->cond_mutex = mx;
         t->cond_count = 1;
+        m->obj[obj]->pub.cond_mutex = mx;
         if (mx != TG_TUI_NONE) {
             struct tg_held *h = held_find(t, mx);
             t->cond_count = h != NULL ? h->count : 1;

@@ -182,6 +182,7 @@ uint32_t tg_obj_new(struct tg_tui_model *m, unsigned kind, uint32_t process,
     o->pub.pshared = pshared;
     o->pub.target_lane = TG_TUI_NONE;
     o->pub.lock_lane = TG_TUI_NONE;
+    o->pub.cond_mutex = TG_TUI_NONE;
     uint32_t id = (uint32_t)m->nobj++;
     m->obj[id] = o;
     hash_put(m, id);

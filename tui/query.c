@@ -211,6 +211,9 @@ static void bin(const struct tg_tui_model *m, size_t lane, const struct tg_serie
         tg_series_time(s, a, bb, end < bb ? bb : end, dur);
         unsigned d = dominant(dur, rank, nstates);
         cell->state = (uint8_t)d;
+        for (unsigned k = 1; k < nstates; k++)
+            if (k != d && dur[k] > 0 && (cell->minor == 0 || rank[k] > rank[cell->minor]))
+                cell->minor = (uint8_t)k;
         cell->mark = (uint8_t)tg_marks_in(mk, a, b);
         if (d != 0) {
             cell->seg = representative(s, a, bb, d);

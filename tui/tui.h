@@ -112,6 +112,7 @@ struct tg_tui_object {
     uint32_t site_stack;
     uint32_t target_lane;           /* TG_TUI_OBJ_THREAD: the thread lane, if known */
     uint32_t lock_lane;
+    uint32_t cond_mutex;            /* TG_TUI_OBJ_COND: the mutex of its latest wait */
     const char *name;               /* tg_tui_model_set_object_name, or NULL */
     /* contention figures (locks): mutrace's columns */
     uint64_t acquisitions, contended, try_failed, owner_changes;
@@ -133,6 +134,8 @@ struct tg_tui_lockseg {
 struct tg_tui_cell {
     uint8_t  state;                 /* dominant state: the one covering most of the slice */
     uint8_t  mark;                  /* enum tg_tui_mark: the highest inside the slice */
+    uint8_t  minor;                 /* the most telling other state present in the slice
+                                       (0 if none): a short hold in a mostly free slice */
     uint16_t count;                 /* lock lanes: waiters (contended) or holders (shared) */
     uint32_t obj;                   /* thread lanes: object of the dominant state;
                                        lock lanes: owning thread lane */
@@ -243,87 +246,97 @@ const char *tg_tui_format_time(uint64_t ns, uint64_t step, bool utf8, char *buf,
  * The terminal session: `tangle view`, `tangle view --follow`,
  * `tangle run --live`
  *
- * A caller (cli/run.c for --live):
+ * The caller owns the trace and the loop; the session owns the terminal:
  *
  *     struct tg_tui_live *ui;
- *     struct tg_tui_live_options o = { .title = cmdline, .pid = child,
- *                                      .follow = true };
+ *     struct tg_tui_live_options o = { .title = "abba.trace", .follow = live };
  *     if (tg_tui_live_start(&ui, trace, symbols, &o, err, sizeof err) < 0)
- *         ... (not a terminal, or terminfo missing: run without the UI)
- *     tg_tui_live_output(ui, stdout_pipe_read_end, 1);   // optional
- *     tg_tui_live_output(ui, stderr_pipe_read_end, 2);   // optional
- *     while (the program runs) {
+ *         ... (not a terminal, or no terminfo: say why, go on without it)
+ *     while (...) {
  *         while (tg_trace_next(trace, &ev) == 1) {
- *             run the detectors on ev;
+ *             run the detectors on ev;            (findings: tg_tui_live_finding)
  *             tg_tui_live_event(ui, &ev);
  *         }
- *         for each new finding: tg_tui_live_finding(ui, &f);
- *         if (tg_tui_live_pump(ui, 20) == TG_TUI_QUIT)
- *             break;                  // the user pressed q: caller decides
- *     }                               // (end the program, or go on without UI)
- *     drain the last events, then:
- *     tg_tui_live_ended(ui, wait_status);
- *     while (tg_tui_live_pump(ui, 200) != TG_TUI_QUIT)
- *         ;                           // final state, until the user quits
- *     tg_tui_live_stop(ui);           // restores the terminal; every path
+ *         tg_tui_live_output(ui, buf, n, tg_trace_now(trace));   (program output)
+ *         if (tg_tui_live_pump(ui, 0) == TG_TUI_QUIT)
+ *             break;                  (the user quit: the caller decides what next)
+ *     }
+ *     tg_tui_live_ended(ui, wait_status);   (final state: exit status, findings)
+ *     while (tg_tui_live_pump(ui, 250) != TG_TUI_QUIT)
+ *         ;                           (until the user quits)
+ *     tg_tui_live_stop(ui);           (restores the terminal; call on every path)
  *
- * tg_tui_live_pump never blocks longer than TIMEOUT_MS, never touches the
- * program, and redraws at most 10 times a second while events arrive.
- * Terminal restore: tg_tui_live_stop on every path; the session also
- * restores the terminal from an atexit handler and on fatal signals
- * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) before they kill the process.
- * SIGINT/SIGTERM/SIGHUP: if their handler is the default when the session
- * starts, the session installs one that makes pump return TG_TUI_QUIT (the
- * caller then ends as for `q`); a caller with its own handlers keeps them
- * (ncurses then installs none) and must call tg_tui_live_stop itself.
+ * tg_tui_live_pump never blocks longer than TIMEOUT_MS and never waits on
+ * the program: call it at least 10 times a second; it redraws at most every
+ * 100 ms while events arrive, at once after a key.
+ *
+ * The terminal is always restored: by tg_tui_live_stop, by an atexit
+ * handler, and on signals. ncurses runs in raw mode, so Ctrl-C is a key
+ * (quit), never a SIGINT to the caller or its program. Fatal signals
+ * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) restore the terminal and then
+ * kill as they would have. SIGINT/SIGTERM/SIGHUP/SIGQUIT from outside
+ * restore it too; with no handler of the caller's, pump then returns
+ * TG_TUI_QUIT; with one (tangle run forwards them to the program), that
+ * handler runs next, and if the process lives on, the next pump takes the
+ * screen back.
  * ------------------------------------------------------------------------ */
+
+#include <stdio.h>
 
 struct tg_tui_live;
 struct tg_symbols;
 
 struct tg_tui_live_options {
     const char *title;              /* title bar: the trace path or the command line */
-    pid_t pid;                      /* the traced program, 0 if none (saved trace) */
-    bool follow;                    /* start following the newest events */
+    bool follow;                    /* live: keep the newest events in view */
     bool no_color;                  /* monochrome (NO_COLOR in the environment does the same) */
     const char *warning;            /* shown in the title bar (e.g. a truncated trace), or NULL */
+    /* Headless, for tests and benchmarks: draw to OUT (e.g. /dev/null) as a
+     * terminal of type TERM (NULL: xterm-256color) of COLS x ROWS; keys come
+     * from tg_tui_live_key. NULL OUT: the real terminal on stdin/stdout. */
+    FILE *out, *in;
+    const char *term;
+    int cols, rows;
+    /* A model built beforehand (the session shows it, adds events to it,
+     * and does not free it); NULL: the session makes its own. */
+    struct tg_tui_model *model;
 };
 
 enum tg_tui_pump_result {
     TG_TUI_CONTINUE = 0,
-    TG_TUI_QUIT = 1,                /* the user quit (q, or SIGINT/SIGTERM with our handler) */
+    TG_TUI_QUIT = 1,                /* the user quit (q, Ctrl-C, or a signal) */
 };
 
-/* Takes over the terminal (stdin/stdout must be a terminal: -ENOTTY
- * otherwise). TRACE (may be NULL) gives thread details, stacks and the live
- * clock; SYMBOLS (may be NULL) names locks and frames. Both must outlive the
- * session. Returns 0 or -errno with a one-line reason in ERR. */
+/* Takes over the terminal. TRACE (may be NULL) gives thread details,
+ * stacks and the live clock; SYMBOLS (may be NULL) names locks and frames;
+ * both must outlive the session. Returns 0, or -ENOTTY / -EBUSY / -ENOMEM
+ * with a one-line reason in ERR. */
 int tg_tui_live_start(struct tg_tui_live **out, struct tg_trace *trace,
                       struct tg_symbols *symbols, const struct tg_tui_live_options *o,
                       char *err, size_t errlen);
 /* The next event, in the reader's order. */
 void tg_tui_live_event(struct tg_tui_live *ui, const struct tg_ev *ev);
 void tg_tui_live_finding(struct tg_tui_live *ui, const struct tg_tui_finding *f);
-/* A pipe carrying the program's output (WHICH: 1 stdout, 2 stderr). The
- * session reads it without blocking during pump, keeps every line with the
- * trace time it arrived at (the Output view), and closes FD at end of file
- * or at stop. tg_tui_live_output_text gives everything read so far, so the
- * caller can print it after the session ends. */
-int tg_tui_live_output(struct tg_tui_live *ui, int fd, int which);
+/* Bytes the program wrote (stdout and stderr), read at trace time TS: the
+ * Output view shows them line by line with that time. */
+void tg_tui_live_output(struct tg_tui_live *ui, const char *data, size_t len, uint64_t ts);
+/* Everything given to tg_tui_live_output, e.g. to print after the session. */
 const char *tg_tui_live_output_text(struct tg_tui_live *ui, size_t *len);
-/* Reads output, handles keys and resizes, redraws when due. Waits at most
- * TIMEOUT_MS (0: poll) for input. */
+/* Handles keys and resizes, redraws when due. Waits at most TIMEOUT_MS for
+ * a key (0: does not wait). */
 int tg_tui_live_pump(struct tg_tui_live *ui, int timeout_ms);
-/* The program ended with WAIT_STATUS (as from waitpid), or the trace is
- * complete (pass -1 when the status is unknown). Shown in the title bar;
- * following stops at the last event. */
+/* As if KEY (a character or an ncurses KEY_* code) had been typed; for
+ * headless use. Returns TG_TUI_QUIT if it quit. */
+int tg_tui_live_key(struct tg_tui_live *ui, int key);
+/* Draws now (headless: after keys, to measure or capture). */
+void tg_tui_live_draw(struct tg_tui_live *ui);
+/* The program ended with WAIT_STATUS (as waitpid gives it; -1: unknown, a
+ * saved trace). The title shows it; following stops at the last event. */
 void tg_tui_live_ended(struct tg_tui_live *ui, int wait_status);
-/* A problem to show in the title bar (e.g. "trace corrupt after 1234
- * events: ..."). */
+/* A problem to show in the title bar ("trace truncated after ..."). */
 void tg_tui_live_warn(struct tg_tui_live *ui, const char *warning);
-/* The model, e.g. to read it after the session. */
 struct tg_tui_model *tg_tui_live_model(struct tg_tui_live *ui);
-/* Restores the terminal and frees the session. */
+/* Restores the terminal and frees the session (not a model it was given). */
 void tg_tui_live_stop(struct tg_tui_live *ui);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "tui/axis.h"
+#include "tui/term.h"
 #include "tui/tui.h"
 
 struct tg_symbols;
@@ -80,8 +81,9 @@ struct tg_ui {
     struct tg_tui_model *m;
     struct tg_trace *trace;
     struct tg_symbols *syms;
-    SCREEN *screen;
+    struct tg_term term;
     bool utf8, colour;
+    bool own_model;
     int rows, cols;
 
     enum tg_view_id view;
@@ -90,6 +92,7 @@ struct tg_ui {
     bool follow;
     bool ended;
     int exit_status;
+    uint64_t trace_end;             /* ended: the last event (the lanes may run on after it) */
     char title[256];
     char warning[256];
     char message[256];              /* one-shot line on the hint row */
@@ -101,10 +104,12 @@ struct tg_ui {
     size_t sel, top;                /* selected row, first row shown */
     size_t model_threads, model_locks;   /* lane counts the rows were built for */
     bool fitted;                    /* zoom set once there was something to fit */
+    bool user_moved;                /* the user zoomed or moved: no refit at the end */
 
     /* lock order for the Locks view and the timeline's lock rows */
     uint32_t *lock_order;
     size_t nlock_order;
+    size_t lock_sel, lock_top;      /* the Locks view's selection */
     int lock_sort;                  /* column */
     bool lock_sort_rev;
 
@@ -130,13 +135,17 @@ struct tg_ui {
     char *out_all;                  /* everything, for tg_tui_live_output_text */
     size_t nout_all, capout_all;
 
-    /* stats */
-    int stats_sort;
-    bool stats_sort_rev;
-    size_t stats_top;
+    /* stats: one list of lock rows then thread rows; each table sorts itself */
+    int stats_sort, thread_sort;
+    bool stats_sort_rev, thread_sort_rev;
+    size_t stats_sel, stats_top;
 
-    /* search */
+    /* search: the prompt on the hint line while `prompting` */
     char search[64];
+    char prompt[64];
+    size_t nprompt;
+    bool prompting;
+    bool autofit;                   /* live: zoom out as the trace grows, until the user zooms */
 
     uint64_t last_draw_ns;
     bool dirty;
@@ -144,6 +153,10 @@ struct tg_ui {
 };
 
 /* ---- session.c ---- */
+/* Time-axis requests shared by the lane views (cursor, pan, zoom). */
+unsigned tg_ui_axis_request(struct tg_ui *ui, enum tg_req req);
+/* The axis width for the lane views at the current size. */
+int tg_ui_lane_width(const struct tg_ui *ui);
 void tg_ui_rebuild_rows(struct tg_ui *ui);
 /* Lane label width for the current terminal width. */
 int tg_ui_label_width(const struct tg_ui *ui);
@@ -194,6 +207,20 @@ const char *tg_fmt_time(const struct tg_ui *ui, uint64_t ns, uint64_t step, char
 void tg_list_scroll(size_t n, size_t sel, int rows, size_t *top);
 /* Common list requests (up/down/page/home/end) on *SEL of N lines. */
 unsigned tg_list_request(enum tg_req req, size_t n, int rows, size_t *sel);
+
+/* ---- timeline.c: shared with the Locks view ---- */
+/* The ruler row: the cursor's time in the label column, ticks across. */
+void tg_draw_ruler_row(struct tg_ui *ui, int y);
+/* Rows of lanes (labels and cells) from Y0, NROWS high, scrolled to SEL. */
+void tg_draw_lanes(struct tg_ui *ui, const struct tg_row *rows, size_t n, size_t sel,
+                   size_t *top, int y0, int nrows);
+/* n / N on a lane. */
+unsigned tg_ui_step_event(struct tg_ui *ui, const struct tg_row *r, int dir);
+unsigned tg_ui_lane_click(struct tg_ui *ui, int y, int x, bool dbl, int top, int rows,
+                          size_t *sel, size_t listtop, size_t n, const struct tg_row *list);
+
+/* ---- output.c ---- */
+void tg_ui_output(struct tg_ui *ui, const char *data, size_t len, uint64_t ts);
 
 /* ---- help.c ---- */
 void tg_help_draw(struct tg_ui *ui);

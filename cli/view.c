@@ -1,0 +1,435 @@
+/* tangle view [--follow] TRACE: the terminal timeline of a trace (tui/),
+ * with the detectors' findings; and the live view `tangle run --live`
+ * drives through the tg_live_* seam of cli.h. Both feed a tui session the
+ * events and findings; the session draws. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/report_int.h"
+#include "detectors/detectors.h"
+#include "symbols/symbols.h"
+#include "trace/trace.h"
+#include "tui/tui.h"
+
+/* The report's names and text (report_core.c) may not be built yet. */
+#pragma weak rp_new
+#pragma weak rp_summary
+#pragma weak rp_text_finding
+#pragma weak tg_report_free
+
+static const char usage[] =
+    "usage: tangle view [OPTIONS] TRACE\n"
+    "\n"
+    "Browses TRACE in the terminal: one lane per thread and per lock over time,\n"
+    "the findings of the detectors, the events with their stacks. Press ? in\n"
+    "the view for its keys.\n"
+    "\n"
+    "options:\n"
+    "  -f, --follow      TRACE is being written: show it as it grows\n"
+    "      --no-color    monochrome (as does NO_COLOR in the environment)\n"
+    "  -h, --help        this help\n";
+
+/* ---- findings, as the views show them ---- */
+
+static unsigned tui_kind(unsigned kind)
+{
+    switch (kind) {
+    case TG_FIND_DEADLOCK: return TG_TUI_FIND_DEADLOCK;
+    case TG_FIND_LOCK_ORDER: return TG_TUI_FIND_LOCK_ORDER;
+    case TG_FIND_RACE: return TG_TUI_FIND_RACE;
+    default: return TG_TUI_FIND_MISUSE;
+    }
+}
+
+/* F with its summary and full text from the report's renderers (the same
+ * words `tangle report` prints), then into the session. */
+static void add_finding(struct tg_tui_live *ui, struct tg_report *rep, const struct tg_finding *f)
+{
+    struct tg_tui_finding tf = {
+        .kind = (uint8_t)tui_kind(f->kind), .ts = f->ts, .process = f->process,
+    };
+    char summary[512] = "", *text = NULL;
+    size_t textlen = 0;
+
+    for (uint32_t i = 0; i < f->nthreads && tf.nthreads < TG_TUI_FINDING_MAX; i++)
+        tf.threads[tf.nthreads++] = f->threads[i];
+    for (uint32_t i = 0; i < f->nobjs && tf.naddrs < TG_TUI_FINDING_MAX; i++)
+        if (f->objs[i].kind != TG_OBJ_THREAD)
+            tf.addrs[tf.naddrs++] = f->objs[i].addr;
+    if (f->kind == TG_FIND_RACE && tf.naddrs == 0 && f->mem.addr)
+        tf.addrs[tf.naddrs++] = f->mem.addr;
+    if (rep != NULL && rp_summary != NULL) {
+        tf.summary = rp_summary(rep, f, summary, sizeof summary);
+    } else {
+        snprintf(summary, sizeof summary, "%s (%s)", tg_finding_kind_name(f->kind),
+                 tg_finding_sub_name(f->kind, f->sub));
+        tf.summary = summary;
+    }
+    if (rep != NULL && rp_text_finding != NULL) {
+        FILE *m = open_memstream(&text, &textlen);
+        if (m != NULL) {
+            rp_text_finding(rep, f, m);
+            fclose(m);
+        }
+        tf.text = text;
+    }
+    tg_tui_live_finding(ui, &tf);
+    free(text);
+}
+
+/* ---- races the runtime found in-process (RACE events) ----
+ * Until the detectors report races themselves (tg_run_detectors), each
+ * RACE event is a finding of its own. */
+
+static bool races_from_events(void)
+{
+    return !(tg_run_detectors() & TG_FIND_BIT(TG_FIND_RACE));
+}
+
+static const char *thread_label(struct tg_trace *t, uint32_t idx, char *buf, size_t len)
+{
+    const struct tg_thread_info *ti = tg_trace_thread(t, idx);
+    if (ti != NULL && ti->name != NULL && ti->name[0])
+        snprintf(buf, len, "%s (T%" PRIu32 ")", ti->name, idx);
+    else if (ti != NULL && ti->parent == TG_NO_THREAD)
+        snprintf(buf, len, "main (T%" PRIu32 ")", idx);
+    else
+        snprintf(buf, len, "T%" PRIu32, idx);
+    return buf;
+}
+
+static void stack_text(FILE *m, struct tg_trace *t, struct tg_symbols *s, uint32_t process,
+                       uint32_t stack)
+{
+    const uint64_t *frames;
+    uint32_t n;
+    if (stack == 0 || !tg_trace_stack(t, stack, &frames, &n)) {
+        fputs("    (no stack recorded)\n", m);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct tg_frame f;
+        char line[512];
+        if (s != NULL && tg_symbols_frame(s, process, frames[i], &f))
+            tg_symbols_format_frame(&f, line, sizeof line);
+        else
+            snprintf(line, sizeof line, "%#" PRIx64, frames[i]);
+        fprintf(m, "    #%-2u %s\n", i, line);
+    }
+}
+
+static void race_event(struct tg_tui_live *ui, struct tg_trace *t, struct tg_symbols *s,
+                       const struct tg_ev *ev)
+{
+    struct tg_race_payload rp;
+    char var[256], type[128] = "", a[96], b[96], summary[512], *text = NULL;
+    size_t textlen = 0;
+
+    if (ev->data == NULL || ev->len < sizeof rp)
+        return;
+    memcpy(&rp, ev->data, sizeof rp);
+    if (rp.flags & 4)
+        snprintf(var, sizeof var, "heap block of %" PRIu64 " bytes", rp.heap_size);
+    else if (s == NULL || !tg_symbols_data(s, ev->process, rp.addr, var, sizeof var, type, sizeof type))
+        snprintf(var, sizeof var, "%#" PRIx64, rp.addr);
+    const char *cur = rp.flags & 1 ? "write" : "read", *prev = rp.flags & 2 ? "write" : "read";
+    snprintf(summary, sizeof summary, "data race on %s: %s by %s, previous %s by %s", var, cur,
+             thread_label(t, rp.cur_thread, a, sizeof a), prev,
+             thread_label(t, rp.prev_thread, b, sizeof b));
+    FILE *m = open_memstream(&text, &textlen);
+    if (m != NULL) {
+        fprintf(m, "tangle: data race on %s (%s%s%" PRIu32 " bytes at %#" PRIx64 ")\n\n", var,
+                type, type[0] ? ", " : "", rp.size, rp.addr);
+        fprintf(m, "  %s of %" PRIu32 " bytes by %s:\n", cur, rp.size, a);
+        stack_text(m, t, s, ev->process, rp.cur_stack ? rp.cur_stack : ev->stack);
+        fprintf(m, "\n  previous %s by %s:\n", prev, b);
+        stack_text(m, t, s, ev->process, rp.prev_stack);
+        fclose(m);
+    }
+    struct tg_tui_finding f = {
+        .kind = TG_TUI_FIND_RACE, .ts = ev->ts, .summary = summary, .text = text,
+        .threads = { rp.cur_thread, rp.prev_thread }, .nthreads = 2,
+        .addrs = { rp.addr }, .naddrs = 1, .process = ev->process,
+    };
+    tg_tui_live_finding(ui, &f);
+    free(text);
+}
+
+static struct tg_report *quiet_report(struct tg_trace *t, struct tg_symbols *s)
+{
+    if (rp_new == NULL)
+        return NULL;
+    struct tg_report *r = rp_new(t, s);
+    if (r != NULL) {
+        r->color = false;
+        r->quiet_text = true;
+    }
+    return r;
+}
+
+/* ---- tangle view ---- */
+
+struct view {
+    const char *path;
+    struct tg_trace *trace;
+    struct tg_symbols *syms;
+    struct tg_analysis *analysis;
+    struct tg_report *rep;
+    struct tg_tui_live *ui;
+    bool follow;
+    bool live_findings;           /* follow: findings as they are found */
+};
+
+static void on_finding(void *ctx, const struct tg_finding *f)
+{
+    struct view *v = ctx;
+    if (v->live_findings && v->ui != NULL)
+        add_finding(v->ui, v->rep, f);
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Reads what the trace has. Returns events read, or a negative trace error. */
+static long feed(struct view *v, long max)
+{
+    struct tg_ev ev;
+    long n = 0;
+    int got = 0;
+
+    while (n < max && (got = tg_trace_next(v->trace, &ev)) > 0) {
+        tg_analysis_feed(v->analysis, &ev);
+        tg_tui_live_event(v->ui, &ev);
+        if (ev.kind == TG_EV_RACE && races_from_events())
+            race_event(v->ui, v->trace, v->syms, &ev);
+        n++;
+    }
+    return got < 0 ? got : n;
+}
+
+static void trace_warning(struct view *v, int err, char *buf, size_t len)
+{
+    struct tg_trace_summary s;
+    tg_trace_summary(v->trace, &s);
+    const char *detail = tg_trace_error(v->trace);
+    snprintf(buf, len, "%s after %" PRIu64 " events%s%s: showing what was readable",
+             err == TG_TRACE_ETRUNCATED ? "trace truncated" : "trace corrupt", s.events,
+             detail ? ": " : "", detail ? detail : "");
+}
+
+static void add_final_findings(struct view *v)
+{
+    const struct tg_finding *const *fs;
+    size_t n = tg_analysis_findings(v->analysis, &fs);
+    for (size_t i = 0; i < n; i++)
+        add_finding(v->ui, v->rep, fs[i]);
+}
+
+static int run_view(struct view *v, const char *title, bool no_color)
+{
+    struct tg_tui_live_options o = { .title = title, .follow = v->follow, .no_color = no_color };
+    struct tg_analysis_config cfg = { .on_finding = on_finding, .on_finding_ctx = v };
+    char err[256], warning[512] = "";
+    int status = TG_STATUS_OK;
+
+    if (tg_analysis_new(&cfg, &v->analysis) < 0) {
+        tg_cli_error("out of memory");
+        return TG_STATUS_FAILED;
+    }
+    v->live_findings = v->follow;
+    v->rep = quiet_report(v->trace, v->syms);
+    if (tg_tui_live_start(&v->ui, v->trace, v->syms, &o, err, sizeof err) < 0) {
+        tg_cli_error("view: %s", err);
+        return TG_STATUS_FAILED;
+    }
+    bool done = false, quit = false;
+    uint64_t last_tick = mono_ms();
+    while (!quit) {
+        long n = 0;
+        if (!done) {
+            n = feed(v, v->follow ? 16384 : 262144);
+            if (n < 0) {
+                trace_warning(v, (int)n, warning, sizeof warning);
+                tg_tui_live_warn(v->ui, warning);
+                status = TG_STATUS_BAD_INPUT;
+            }
+            if (v->follow && mono_ms() - last_tick >= 100) {
+                tg_analysis_tick(v->analysis, tg_trace_now(v->trace));
+                last_tick = mono_ms();
+            }
+            if (n < 0 || (n == 0 && (!v->follow || tg_trace_done(v->trace)))) {
+                struct tg_trace_summary s;
+                tg_trace_summary(v->trace, &s);
+                tg_analysis_finish(v->analysis);
+                if (!v->follow)
+                    add_final_findings(v);
+                tg_tui_live_ended(v->ui, s.finished ? s.exit_status : -1);
+                done = true;
+            }
+        }
+        quit = tg_tui_live_pump(v->ui, done ? 250 : (n > 0 ? 0 : 20)) == TG_TUI_QUIT;
+    }
+    tg_tui_live_stop(v->ui);
+    v->ui = NULL;
+    if (warning[0])
+        tg_cli_error("%s: %s", v->path, warning);
+    return status;
+}
+
+int tg_cmd_view(int argc, char **argv)
+{
+    enum { OPT_NO_COLOR = 256 };
+    static const struct option longopts[] = {
+        { "follow", no_argument, NULL, 'f' },
+        { "no-color", no_argument, NULL, OPT_NO_COLOR },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct view v = { 0 };
+    bool no_color = false;
+    int c;
+
+    while ((c = tg_cli_getopt("view", argc, argv, "fh", longopts)) != -1) {
+        switch (c) {
+        case 'f': v.follow = true; break;
+        case OPT_NO_COLOR: no_color = true; break;
+        case 'h': fputs(usage, stdout); return tg_cli_flush_stdout();
+        default: return TG_STATUS_USAGE;
+        }
+    }
+    if (optind + 1 != argc)
+        return tg_cli_usage_error("view", optind >= argc ? "no TRACE given" : "one TRACE only");
+    v.path = argv[optind];
+
+    int status = tg_cli_open_trace(v.path, v.follow ? TG_OPEN_FOLLOW : 0, &v.trace);
+    if (status != TG_STATUS_OK)
+        return status;
+    v.syms = tg_symbols_new(v.trace);
+    status = run_view(&v, v.path, no_color);
+    if (v.rep != NULL && tg_report_free != NULL)
+        tg_report_free(v.rep);
+    tg_analysis_free(v.analysis);
+    tg_symbols_free(v.syms);
+    tg_trace_close(v.trace);
+    return status;
+}
+
+/* ---- the live view of `tangle run --live` (cli.h) ---- */
+
+struct tg_live {
+    struct tg_tui_live *ui;
+    struct tg_trace *trace;
+    struct tg_symbols *syms;
+    struct tg_report *rep;
+    char *output;                 /* what PROGRAM printed, once the view is gone */
+    size_t noutput;
+};
+
+struct tg_live *tg_live_new(struct tg_trace *t, struct tg_symbols *s)
+{
+    struct tg_live *l = calloc(1, sizeof *l);
+    struct tg_trace_summary sum;
+    char err[256], title[300];
+
+    if (l == NULL) {
+        tg_cli_error("--live: out of memory");
+        return NULL;
+    }
+    tg_trace_summary(t, &sum);
+    snprintf(title, sizeof title, "%s", sum.program && sum.program[0] ? sum.program : "tangle run");
+    struct tg_tui_live_options o = { .title = title, .follow = true };
+    if (tg_tui_live_start(&l->ui, t, s, &o, err, sizeof err) < 0) {
+        tg_cli_error("--live: %s; going on without the view", err);
+        free(l);
+        return NULL;
+    }
+    l->trace = t;
+    l->syms = s;
+    l->rep = quiet_report(t, s);
+    return l;
+}
+
+void tg_live_event(struct tg_live *l, const struct tg_ev *ev)
+{
+    if (l->ui == NULL)
+        return;
+    tg_tui_live_event(l->ui, ev);
+    if (ev->kind == TG_EV_RACE && races_from_events())
+        race_event(l->ui, l->trace, l->syms, ev);
+}
+
+void tg_live_finding(struct tg_live *l, const struct tg_finding *f)
+{
+    if (l->ui != NULL)
+        add_finding(l->ui, l->rep, f);
+}
+
+void tg_live_output(struct tg_live *l, const char *data, size_t len, uint64_t now_ns)
+{
+    if (l->ui != NULL)
+        tg_tui_live_output(l->ui, data, len, now_ns);
+}
+
+/* Ends the session; keeps what PROGRAM printed to show it afterwards. */
+static void close_view(struct tg_live *l)
+{
+    if (l->ui == NULL)
+        return;
+    size_t n;
+    const char *text = tg_tui_live_output_text(l->ui, &n);
+    if (n > 0 && (l->output = malloc(n)) != NULL) {
+        memcpy(l->output, text, n);
+        l->noutput = n;
+    }
+    tg_tui_live_stop(l->ui);
+    l->ui = NULL;
+    /* what it printed is not lost with the screen */
+    if (l->noutput > 0) {
+        fwrite(l->output, 1, l->noutput, stderr);
+        fflush(stderr);
+        l->noutput = 0;
+    }
+}
+
+bool tg_live_tick(struct tg_live *l, uint64_t now_ns)
+{
+    (void)now_ns;
+    if (l->ui == NULL)
+        return false;
+    if (tg_tui_live_pump(l->ui, 0) == TG_TUI_QUIT) {
+        close_view(l);
+        return false;
+    }
+    return true;
+}
+
+void tg_live_end(struct tg_live *l, int wait_status)
+{
+    if (l->ui == NULL)
+        return;
+    tg_tui_live_ended(l->ui, wait_status);
+    while (tg_tui_live_pump(l->ui, 250) != TG_TUI_QUIT)
+        ;
+    close_view(l);
+}
+
+void tg_live_free(struct tg_live *l)
+{
+    if (l == NULL)
+        return;
+    close_view(l);
+    if (l->rep != NULL && tg_report_free != NULL)
+        tg_report_free(l->rep);
+    free(l->output);
+    free(l);
+}
