@@ -233,6 +233,18 @@ static int join_header(struct tg_writer *w, uint64_t file_size)
     return 0;
 }
 
+/* A file whose creator died before writing the magic (it writes it last),
+ * or that the caller created as zeroes: start it afresh. We hold flock. */
+static bool never_initialised(int fd)
+{
+    char magic[8];
+    static const char zero[8];
+    if (pread(fd, magic, sizeof magic, 0) != (ssize_t)sizeof magic
+        || memcmp(magic, zero, sizeof magic) != 0)
+        return false;
+    return ftruncate(fd, 0) == 0;
+}
+
 static void unmap(struct tg_writer *w)
 {
     if (w->hdr)
@@ -264,8 +276,8 @@ int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
     } else {
         w->dev = (uint64_t)st.st_dev;
         w->ino = (uint64_t)st.st_ino;
-        rc = st.st_size == 0 ? init_header(w, program)
-                             : join_header(w, (uint64_t)st.st_size);
+        rc = st.st_size == 0 || never_initialised(w->fd)
+             ? init_header(w, program) : join_header(w, (uint64_t)st.st_size);
     }
     flock(w->fd, LOCK_UN);
     if (rc < 0)

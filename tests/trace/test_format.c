@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -327,4 +328,45 @@ Test(format, unpublished_records_are_not_read)
     cr_assert_eq(l.n, 10);
     cr_assert_eq(l.ev[9].obj, seq_obj(0, 9));
     ev_list_free(&l);
+}
+
+Test(format, join_and_reinitialise)
+{
+    char path[PATH_MAX];
+    tmp_trace_path(path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    cr_assert_eq(ftruncate(fd, 8192), 0);   /* zeroes: a creator that died early */
+    close(fd);
+    static struct tg_writer w1, w2, w3;
+    cr_assert_eq(tg_writer_open(&w1, path, "first", "first"), 0);
+    cr_assert_eq(w1.process, 0);
+    /* the same pid opening again: an exec'd image joining its own trace */
+    cr_assert_eq(tg_writer_open(&w2, path, "second", "second --x"), 0);
+    cr_assert_eq(w2.process, 1);
+    cr_assert_neq(w2.first_thread, w1.first_thread);
+    tg_writer_add_features(&w2, TG_FEAT_RACES);
+    tg_writer_finish(&w2, 0);
+
+    struct tg_trace *t;
+    char err[200];
+    cr_assert_eq(tg_trace_open(path, 0, &t, err, sizeof err), 0, "%s", err);
+    const struct tg_process_info *p = tg_trace_process(t, 1);
+    cr_assert_not_null(p);
+    cr_assert(p->exec);
+    cr_assert_eq(p->parent, 0);
+    cr_assert_str_eq(p->cmdline, "second --x");
+    struct tg_trace_summary sum;
+    tg_trace_summary(t, &sum);
+    cr_assert_str_eq(sum.program, "first");
+    cr_assert(sum.features & TG_FEAT_RACES);
+    cr_assert(sum.finished);
+    tg_trace_close(t);
+
+    char other[PATH_MAX + 8];
+    snprintf(other, sizeof other, "%s.txt", path);
+    fd = open(other, O_WRONLY | O_CREAT, 0644);
+    cr_assert_eq(write(fd, "not a trace, just text that is long enough\n", 43), 43);
+    close(fd);
+    cr_assert_eq(tg_writer_open(&w3, other, "x", "x"), -EPROTO, "a writer never appends to a foreign file");
+    cr_assert_eq(tg_writer_open(&w3, "/nonexistent/dir/t.trace", "x", "x"), -ENOENT);
 }
