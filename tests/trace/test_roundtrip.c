@@ -221,3 +221,55 @@ Test(roundtrip, names)
     cr_assert_str_eq(tg_trace_strerror(TG_TRACE_ETRUNCATED), "truncated");
     cr_assert_str_eq(tg_trace_strerror(TG_TRACE_EVERSION), "written by a newer tangle");
 }
+
+/* pthread_t values come back after a join: a lookup names the thread that
+ * holds the value at the point the events have been read to. */
+Test(roundtrip, pthread_values_reused_after_join)
+{
+    char path[PATH_MAX];
+    tmp_trace_path(path, sizeof path);
+    static struct tg_writer w;
+    cr_assert_eq(tg_writer_open(&w, path, "reuse", "reuse"), 0);
+    struct tg_stream m, a, b;
+    tg_stream_init(&m, &w, w.first_thread);
+    tg_stream_init(&a, &w, tg_writer_new_thread(&w));
+    tg_stream_init(&b, &w, tg_writer_new_thread(&w));
+    const uint64_t X = 0x7f00deadb000ull;
+    uint64_t tick = tg_tick(w.clock);
+    tg_stream_emit1(&m, TG_EV_THREAD_START, 0, 0x7f0000000100ull, 0, tick += 10,
+                    1 | (uint64_t)TG_NO_THREAD << 32, 0);
+    tg_stream_emit1(&a, TG_EV_THREAD_START, 0, X, 0, tick += 10, 2 | (uint64_t)w.first_thread << 32, 0x1111);
+    tg_stream_emit_var(&a, TG_EV_THREAD_NAME, X, 0, tick += 10, "first", 6);
+    tg_stream_emit(&a, TG_EV_THREAD_EXIT, 0, 0, 0, tick += 10);
+    tg_stream_emit(&m, TG_EV_JOIN_DONE, 0, X, 0, tick += 10);
+    tg_stream_emit1(&b, TG_EV_THREAD_START, 0, X, 0, tick += 10, 3 | (uint64_t)w.first_thread << 32, 0x2222);
+    tg_stream_emit_var(&b, TG_EV_THREAD_NAME, X, 0, tick += 10, "second-with-a-long-name!", 25);
+    tg_stream_close(&m);
+    tg_stream_close(&a);
+    tg_stream_close(&b);
+    tg_writer_finish(&w, 0);
+
+    struct tg_trace *t;
+    cr_assert_eq(tg_trace_open(path, 0, &t, NULL, 0), 0);
+    struct tg_ev ev;
+    const struct tg_thread_info *seen_at_join = NULL;
+    while (tg_trace_next(t, &ev) == 1) {
+        if (ev.kind == TG_EV_JOIN_DONE)
+            seen_at_join = tg_trace_thread_by_pthread(t, 0, ev.obj);
+        if (ev.kind == TG_EV_THREAD_NAME)
+            cr_assert_str_eq(ev.str, ev.thread == a.owner ? "first" : "second-with-a-long-name!");
+    }
+    cr_assert_not_null(seen_at_join);
+    cr_assert_eq(seen_at_join->index, a.owner, "at the join, X is the first thread");
+    cr_assert_str_eq(seen_at_join->name, "first");
+    cr_assert_neq(seen_at_join->end_ts, 0);
+    const struct tg_thread_info *now = tg_trace_thread_by_pthread(t, 0, X);
+    cr_assert_eq(now->index, b.owner, "after the second start, X is the second thread");
+    cr_assert_eq(now->os_tid, 3);
+    cr_assert_eq(now->start_routine, 0x2222);
+    cr_assert_str_eq(now->name, "second-with-a-long-name!");
+    cr_assert_eq(now->end_ts, 0);
+    cr_assert_null(tg_trace_thread_by_pthread(t, 1, X), "pthread_t values are per process");
+    cr_assert_null(tg_trace_thread_by_pthread(t, 0, X + 8));
+    tg_trace_close(t);
+}
