@@ -319,6 +319,8 @@ int tg_writer_after_fork(struct tg_writer *w, uint32_t parent_process)
 
 uint32_t tg_writer_reserve_process(struct tg_writer *w)
 {
+    if (w->hdr == NULL)
+        return TG_NO_THREAD;
     return __atomic_fetch_add(&w->hdr->next_process, 1, __ATOMIC_RELAXED);
 }
 
@@ -345,10 +347,14 @@ void tg_writer_finish(struct tg_writer *w, int wait_status)
 
 uint32_t tg_writer_new_thread(struct tg_writer *w)
 {
+    if (w->hdr == NULL)
+        return TG_NO_THREAD;     /* streams of a writer that failed lose records */
     return __atomic_fetch_add(&w->hdr->next_thread, 1, __ATOMIC_RELAXED);
 }
 
 void tg_writer_add_features(struct tg_writer *w, uint64_t features)
 {
+    if (w->hdr == NULL)
+        return;
     __atomic_fetch_or(&w->hdr->features, features & TG_FEATURES_KNOWN, __ATOMIC_RELEASE);
 }

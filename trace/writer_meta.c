@@ -274,12 +274,14 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     uint64_t key = mix(mix(mix(info->dlpi_addr, lo), hi), 0);
     for (const char *p = path; *p; p++)
         key = mix(key, (uint8_t)*p);
-    if (module_seen(w, key))
-        return 0;
-
     size_t len = strlen(path);
     uint32_t rec_size = (uint32_t)(sizeof(struct tg_meta_module) + len + 1);
+    /* The lock also guards w->modules: threads may rescan at once. */
     int rc = tg_writer_lock(w);
+    if (rc == 0 && module_seen(w, key)) {
+        tg_writer_unlock(w);
+        return 0;
+    }
     if (rc == 0) {
         struct tg_chunk_header *c;
         uint8_t *at;
@@ -293,6 +295,8 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
             rec->hi = hi;
             memcpy(rec->path, path, len + 1);
             meta_publish_locked(c, &rec->h, TG_META_MODULE, rec_size);
+            if (w->nmodules < TG_WRITER_MAX_MODULES)
+                w->modules[w->nmodules++] = key;   /* when full: recorded again, harmless */
         }
         tg_writer_unlock(w);
     }
@@ -300,8 +304,6 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
         scan->err = rc;
         return 1;
     }
-    if (w->nmodules < TG_WRITER_MAX_MODULES)
-        w->modules[w->nmodules++] = key;   /* when full: recorded again, harmless */
     return 0;
 }
 
