@@ -65,8 +65,14 @@ struct dobj {
     uint32_t *readers;          /* read holders, one entry per hold */
     uint32_t waiters;           /* threads in a request / wait on it */
     /* lock graph */
-    uint32_t *out;              /* edge ids */
-    uint32_t nout, capout, nin;
+    uint32_t *out, *in;         /* edge ids */
+    uint32_t nout, capout, nin, capin;
+    /* its place in the order of components (lockgraph_order.c) */
+    bool     ordered;
+    uint8_t  pk_flags;
+    uint32_t ord, scc, pk_epoch;
+    uint32_t *members;          /* on a component's representative, when > 1 */
+    uint32_t nmembers, capmembers;
     uint32_t bfs_epoch[2], bfs_edge[2];
     uint8_t  bfs_from_mode[2], bfs_combo[2];
     /* condition variable */
@@ -105,6 +111,9 @@ struct dthread {
     /* the mutex a condition wait gave back, re-held when it returns */
     struct dheld cond_held;
     bool     cond_has_held;
+    /* (held set, lock, mode) acquisitions whose edges and labels are all
+     * known: repeats skip the lock graph (labels are never removed) */
+    uint64_t seen_acq[64];
     uint32_t joiner;            /* thread blocked joining this one, NONE */
     uint32_t ncands;            /* deadlock candidates it is part of */
     uint32_t bfs_epoch, bfs_parent;
@@ -137,8 +146,9 @@ struct dedge {
     uint32_t from, to;
     uint8_t  combos;            /* bit (hmode*2 + rmode) set when a label has it */
     uint8_t  nlabels, rejpos;
-    struct dlabel *labels;      /* LABELS_MAX */
+    uint64_t keys[LABELS_MAX];  /* labels[i].key, kept here: one cache line to scan */
     uint64_t rejected[REJECTED_MAX];
+    struct dlabel *labels;      /* LABELS_MAX */
 };
 
 /* ---- deadlock candidates (waitgraph.c) */
@@ -167,6 +177,8 @@ struct fbuild {
     bool     idx_ready, oom;
 };
 
+struct pk;
+
 struct tg_analysis {
     struct tg_analysis_config cfg;
     uint64_t settle_ns;
@@ -192,6 +204,8 @@ struct tg_analysis {
     struct dedge **edgepages;
     uint32_t nedges, capedgepages;
     uint32_t bfs_epoch;
+    uint32_t next_ord, pk_epoch;
+    struct pk *pk;              /* lockgraph_order.c's work buffers */
     uint32_t *scratch;          /* BFS queue etc. */
     uint32_t capscratch;
 
@@ -261,6 +275,10 @@ static inline uint8_t mode_bit(uint8_t mode) { return mode != TG_MODE_READ; }
 void lg_blocking_acquire(struct tg_analysis *a, struct dthread *t, uint32_t thread,
                          uint32_t obj, uint8_t mode, const struct tg_ev *ev);
 void lg_free(struct tg_analysis *a);
+/* lockgraph_order.c */
+void lg_order_node(struct tg_analysis *a, uint32_t id);
+bool lg_order_edge(struct tg_analysis *a, uint32_t from, uint32_t to);
+void lg_order_free(struct tg_analysis *a);
 /* lockgraph_check.c: a new edge or label; search a valid cycle through it */
 void lg_check(struct tg_analysis *a, uint32_t edge, const struct dlabel *label, uint64_t ts);
 

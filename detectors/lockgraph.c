@@ -19,8 +19,8 @@ static uint32_t edge_get(struct tg_analysis *a, uint32_t from, uint32_t to, bool
     *created = false;
     if (v)
         return *v;
-    struct dobj *f = OBJ(a, from);
-    if (GROW(f->out, f->capout, f->nout + 1) < 0)
+    struct dobj *f = OBJ(a, from), *t = OBJ(a, to);
+    if (GROW(f->out, f->capout, f->nout + 1) < 0 || GROW(t->in, t->capin, t->nin + 1) < 0)
         goto oom;
     uint32_t id = page_alloc((void ***)&a->edgepages, &a->capedgepages, &a->nedges,
                              sizeof(struct dedge));
@@ -37,9 +37,10 @@ static uint32_t edge_get(struct tg_analysis *a, uint32_t from, uint32_t to, bool
     e->from = from;
     e->to = to;
     f->out[f->nout++] = id;
-    OBJ(a, to)->nin++;
+    t->in[t->nin++] = id;
     a->counters.edges++;
     *created = true;
+    lg_order_edge(a, from, to);
     return id;
 oom:
     a->oom = true;
@@ -85,7 +86,7 @@ static void add_edge(struct tg_analysis *a, const struct dthread *t, uint32_t th
     uint64_t gatehash = t->heldhash ^ held_hash(h->obj, h->mode);
     uint64_t key = hash2(hash2(hash2(thread, hb * 2 + rb), gatehash), 0x6c6f636b);
     for (uint32_t i = 0; i < e->nlabels; i++)
-        if (e->labels[i].key == key)
+        if (e->keys[i] == key)
             return;
     for (uint32_t i = 0; i < REJECTED_MAX; i++)
         if (e->rejected[i] == key && key)
@@ -124,6 +125,7 @@ static void add_edge(struct tg_analysis *a, const struct dthread *t, uint32_t th
         a->counters.labels_dropped++;
         return;
     }
+    e->keys[e->nlabels] = key;
     struct dlabel *l = &e->labels[e->nlabels++];
     *l = (struct dlabel){
         .key = key, .thread = thread, .hmode = hb, .rmode = rb, .revent = ev->kind,
@@ -139,14 +141,22 @@ static void add_edge(struct tg_analysis *a, const struct dthread *t, uint32_t th
 void lg_blocking_acquire(struct tg_analysis *a, struct dthread *t, uint32_t thread,
                          uint32_t obj, uint8_t mode, const struct tg_ev *ev)
 {
+    if (t->nheld == 0 || (t->nheld == 1 && t->held[0].obj == obj))
+        return;
     uint8_t kind = OBJ(a, obj)->kind;
     if (kind != TG_OBJ_MUTEX && kind != TG_OBJ_RWLOCK && kind != TG_OBJ_SPIN)
+        return;
+    uint64_t key = hash2(t->heldhash, (uint64_t)obj << 2 | mode_bit(mode)) | 1;
+    uint64_t *slot = &t->seen_acq[key % 64];
+    if (*slot == key)
         return;
     for (uint32_t i = 0; i < t->nheld; i++) {
         struct dheld h = t->held[i];        /* copy: add_edge may run long */
         if (h.obj != obj)
             add_edge(a, t, thread, &h, obj, mode, ev);
     }
+    if (!a->oom)
+        *slot = key;
 }
 
 void lg_free(struct tg_analysis *a)
@@ -162,4 +172,5 @@ void lg_free(struct tg_analysis *a)
     free(a->edgepages);
     dmap_free(&a->edgemap);
     free(a->scratch);
+    lg_order_free(a);
 }

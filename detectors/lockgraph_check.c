@@ -158,7 +158,7 @@ static bool validate(struct tg_analysis *a, struct cycle *c)
 static bool bfs(struct tg_analysis *a, struct cycle *c, uint32_t start, uint8_t hb, uint8_t rb)
 {
     const struct dedge *se = EDGE(a, start);
-    uint32_t A = se->from, B = se->to;
+    uint32_t A = se->from, B = se->to, comp = OBJ(a, A)->scc;
     if (GROW(a->scratch, a->capscratch, a->nobjs * 2 + 2) < 0) {
         a->oom = true;
         return false;
@@ -192,7 +192,7 @@ static bool bfs(struct tg_analysis *a, struct cycle *c, uint32_t start, uint8_t 
                     break;
                 }
                 struct dobj *m = OBJ(a, e->to);
-                if (m->bfs_epoch[r] == epoch)
+                if (m->bfs_epoch[r] == epoch || m->scc != comp)
                     continue;
                 m->bfs_epoch[r] = epoch;
                 m->bfs_edge[r] = ol->out[i];
@@ -245,6 +245,7 @@ static bool enumerate(struct tg_analysis *a, struct cycle *c, uint32_t start, ui
 {
     const struct dedge *se = EDGE(a, start);
     uint32_t A = se->from, B = se->to, budget = ENUM_BUDGET, depth = 0, capst = 0;
+    uint32_t comp = OBJ(a, A)->scc;
     struct frame *st = NULL;
     uint32_t epoch = ++a->bfs_epoch;
     bool found = false;
@@ -287,7 +288,7 @@ static bool enumerate(struct tg_analysis *a, struct cycle *c, uint32_t start, ui
             continue;
         }
         struct dobj *m = OBJ(a, e->to);
-        if (m->bfs_epoch[0] == epoch || e->to == B)
+        if (m->bfs_epoch[0] == epoch || e->to == B || m->scc != comp)
             continue;
         if (GROW(st, capst, depth + 2) < 0)
             break;
@@ -361,8 +362,8 @@ static void report(struct tg_analysis *a, struct cycle *c, uint64_t ts)
 void lg_check(struct tg_analysis *a, uint32_t edge, const struct dlabel *label, uint64_t ts)
 {
     const struct dedge *e = EDGE(a, edge);
-    /* a cycle through A -> B needs a way out of B and a way into A */
-    if (OBJ(a, e->to)->nout == 0 || OBJ(a, e->from)->nin == 0)
+    /* a cycle through A -> B lies inside one component of the graph */
+    if (OBJ(a, e->to)->scc != OBJ(a, e->from)->scc)
         return;
     a->counters.cycle_checks++;
     struct cycle c = { 0 };

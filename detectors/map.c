@@ -28,7 +28,7 @@ int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
 
 static uint32_t slot_of(uint64_t a, uint64_t b, uint32_t cap)
 {
-    return (uint32_t)(mix64(a * 0x9e3779b97f4a7c15ull ^ mix64(b)) & (cap - 1));
+    return (uint32_t)(mix64(b + a * 0x9e3779b97f4a7c15ull) & (cap - 1));
 }
 
 int dmap_init(struct dmap *m, uint32_t cap)

@@ -810,7 +810,8 @@ void st_fork(struct tg_analysis *a, const struct tg_ev *ev)
 void st_free(struct tg_analysis *a)
 {
     for (uint32_t i = 0; i < a->nobjs; i++)
-        free(OBJ(a, i)->readers), free(OBJ(a, i)->out);
+        free(OBJ(a, i)->readers), free(OBJ(a, i)->out), free(OBJ(a, i)->in),
+            free(OBJ(a, i)->members);
     for (uint32_t p = 0; p * PAGE_SIZE_ < a->nobjs; p++)
         free(a->objpages[p]);
     free(a->objpages);
