@@ -268,6 +268,9 @@ static bool child_ended(struct tg_run *r)
         ;
     r->reaped = true;
     r->end_ns = tg_run_now_ns();
+    /* where PROGRAM's end is in the trace: events past it (and the grace)
+     * come from processes it left behind */
+    r->end_trace_ns = r->trace ? tg_trace_now(r->trace) : UINT64_MAX;
     return true;
 }
 
@@ -346,6 +349,7 @@ static long read_batch(struct tg_run *r)
 
     while (n < BATCH && (got = tg_trace_next(r->trace, &ev)) > 0) {
         tg_run_session_event(r, &ev);
+        r->last_ts = ev.ts;
         n++;
     }
     if (got < 0) {
@@ -376,12 +380,15 @@ static void follow(struct tg_run *r)
             next_tick = now + TICK_NS;
         }
         if (ended) {
-            /* PROGRAM is gone: stop when everything published has been read.
-             * Processes it left behind may still write; their events are
-             * read as far as they got (the trace keeps the rest). */
+            /* PROGRAM is gone: stop when everything published has been read
+             * (a backlog is read to the end, however long it is). Processes
+             * it left behind may go on writing: their events are read up to
+             * shortly after PROGRAM's end, the trace keeps the rest. */
             if (!r->trace || r->trace_failed || (n == 0 && tg_trace_done(r->trace)))
                 break;
             if (n == 0 && now - r->end_ns > TG_RUN_DRAIN_NS)
+                break;
+            if (r->end_trace_ns != UINT64_MAX && r->last_ts > r->end_trace_ns + TG_RUN_DRAIN_NS)
                 break;
         }
         if (n == 0)

@@ -28,6 +28,8 @@ struct tg_run {
     bool reaped;
     int wait_status;              /* waitpid's, once reaped */
     uint64_t start_ns, end_ns;    /* CLOCK_MONOTONIC around PROGRAM's life */
+    uint64_t end_trace_ns;        /* PROGRAM's end as a trace time; UINT64_MAX unknown */
+    uint64_t last_ts;             /* time of the last event read */
     bool killed_by_tangle;        /* ended after a deadlock (--on-deadlock) */
     int output_fd;                /* --live: read end of PROGRAM's stdout+stderr, else -1 */
 

@@ -277,6 +277,22 @@ def check_static_program(tmp):
     ok(not os.path.exists(trace), "no empty trace file left behind")
 
 
+def check_survivor(tmp):
+    """PROGRAM leaves a busy process behind: tangle ends with PROGRAM."""
+    trace = os.path.join(tmp, "survivor.trace")
+    script = "(while :; do sleep 0.01; done) >/dev/null 2>&1 </dev/null & echo $!; exit 5"
+    r = tangle("run", "-o", trace, "--", "/bin/sh", "-c", script, timeout=30)
+    try:
+        ok(r.status == 5, "PROGRAM's status although a child it forked runs on", r.err)
+        ok(r.elapsed < 10, f"tangle ends soon after PROGRAM ({r.elapsed:.1f} s)")
+        ok(re.search(r"process(es)? it started (was|were) still running",
+                     r.err.replace("\n       ", " ")) is not None,
+           "the summary mentions the process left running", r.err)
+    finally:
+        if r.out.strip().isdigit():
+            os.kill(int(r.out.strip()), signal.SIGKILL)
+
+
 def check_sigkill(tmp):
     """A program killed with SIGKILL leaves a trace readable up to its death."""
     trace = os.path.join(tmp, "killed.trace")
@@ -306,6 +322,48 @@ def check_forward(tmp):
         ok(r.status == 128 + sig, f"{sig.name} to tangle ends PROGRAM: {128 + sig}", r.err)
         ok(f"killed by signal {sig.name}" in r.err.replace("\n       ", " "),
            f"summary says {sig.name}", r.err)
+
+
+def check_terminal_interrupt(tmp):
+    """Ctrl-C in a terminal: the kernel sends SIGINT to the foreground group
+    (tangle and PROGRAM); PROGRAM dies of it, tangle stays to report."""
+    import pty
+    trace = os.path.join(tmp, "tty.trace")
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execv(ARGS.tangle, [ARGS.tangle, "run", "-o", trace, "--",
+                               sample("semaphore_pool"), "1000"])
+    out = b""
+    ok(len(wait_for_events(trace, "SEM_ACQ")) > 0, "program is running on the terminal")
+    os.write(master, b"\x03")
+    deadline = time.monotonic() + 20
+    status = None
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+            out += chunk
+        except OSError:                 # EIO: every process on the terminal is gone
+            pass
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = os.waitstatus_to_exitcode(st)
+            break
+        time.sleep(0.01)
+    if status is None:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    try:
+        while True:
+            chunk = os.read(master, 4096)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    os.close(master)
+    text = out.decode(errors="replace").replace("\r\n", "\n").replace("\n       ", " ")
+    ok(status == 128 + signal.SIGINT, f"Ctrl-C: tangle exits {128 + signal.SIGINT} ({status})", text[-800:])
+    ok("killed by signal SIGINT" in text, "the summary says SIGINT", text[-800:])
 
 
 def check_abba_trace(tmp):
@@ -441,12 +499,25 @@ def check_bad_traces(tmp):
 
 
 CHECKS = {
-    "sample": check_sample, "usage": check_usage, "exec-errors": check_exec_errors,
-    "crash": check_crash, "exit-status": check_exit_status, "stdout": check_stdout,
-    "unwritable-output": check_unwritable_output, "default-trace": check_default_trace_name,
-    "static-program": check_static_program, "sigkill": check_sigkill, "forward-signals": check_forward, "abba-trace": check_abba_trace,
-    "semaphore-trace": check_semaphore_trace, "process-trace": check_process_trace,
-    "dump-options": check_dump_options, "stats": check_stats, "bad-traces": check_bad_traces,
+    "sample": check_sample,
+    "usage": check_usage,
+    "exec-errors": check_exec_errors,
+    "crash": check_crash,
+    "exit-status": check_exit_status,
+    "stdout": check_stdout,
+    "unwritable-output": check_unwritable_output,
+    "default-trace": check_default_trace_name,
+    "static-program": check_static_program,
+    "survivor": check_survivor,
+    "sigkill": check_sigkill,
+    "forward-signals": check_forward,
+    "terminal-interrupt": check_terminal_interrupt,
+    "abba-trace": check_abba_trace,
+    "semaphore-trace": check_semaphore_trace,
+    "process-trace": check_process_trace,
+    "dump-options": check_dump_options,
+    "stats": check_stats,
+    "bad-traces": check_bad_traces,
 }
 
 
