@@ -5,6 +5,7 @@
  *
  * Names are cached (names.c), output goes through a large stdio buffer: a
  * dump of millions of events is bound by the reader and the terminal. */
+#include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -298,6 +299,23 @@ static int dump_events(struct dump *d, const char *path, bool follow)
     return TG_STATUS_OK;
 }
 
+/* --follow on a trace whose program has just started: like tail -F, give
+ * the tracer a moment to create and initialise the file. */
+static void wait_for_writer(const char *path)
+{
+    for (int i = 0; i < 250; i++) {             /* 5 s */
+        struct tg_trace *t;
+        int err = tg_trace_open(path, TG_OPEN_FOLLOW, &t, NULL, 0);
+        if (err == 0) {
+            tg_trace_close(t);
+            return;
+        }
+        if (err != TG_TRACE_EEMPTY && !(err == TG_TRACE_EIO && errno == ENOENT))
+            return;
+        nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+    }
+}
+
 int tg_cmd_dump(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -346,6 +364,8 @@ int tg_cmd_dump(int argc, char **argv)
     if (!any_kind)
         return tg_cli_usage_error("dump", "--kind '%s' matches no event kind", d.kinds);
 
+    if (follow)
+        wait_for_writer(path);
     int status = tg_cli_open_trace(path, follow ? TG_OPEN_FOLLOW : 0, &d.trace);
     if (status)
         return status;
