@@ -39,35 +39,60 @@ int tg_list_push(struct chunk_list *l, uint32_t v)
     return 0;
 }
 
-/* ---- the heap: smallest (tick, thread) on top ---- */
+/* ---- the heap: smallest (tick, thread) on top ----
+ * Four children per node: half the levels of a binary heap, and the four
+ * children share a cache line and are compared independently, so the chain
+ * of dependent loads and compares per event is short. */
 
+#define ARITY 4
+#define PARENT(i) (((i) - 1) / ARITY)
+#define CHILD(i)  ((i) * ARITY + 1)
+
+/* Branch-free: in an interleaved trace the outcome is a coin toss, and a
+ * mispredicted branch per heap level costs more than the compare. */
 static inline bool before(const struct heap_ent *a, const struct heap_ent *b)
 {
-    return a->key < b->key || (a->key == b->key && a->thread < b->thread);
+    return (a->key < b->key) | ((a->key == b->key) & (a->thread < b->thread));
+}
+
+/* Index of the smallest of the children from C on (up to four, < N). */
+static inline uint32_t min_child(const struct heap_ent *h, uint32_t c, uint32_t n)
+{
+    if (__builtin_expect(c + 3 < n, 1)) {
+        uint32_t a = c + before(&h[c + 1], &h[c]);
+        uint32_t b = c + 2 + before(&h[c + 3], &h[c + 2]);
+        return before(&h[b], &h[a]) ? b : a;
+    }
+    uint32_t m = c;
+    for (uint32_t k = c + 1; k < n; k++)
+        if (before(&h[k], &h[m]))
+            m = k;
+    return m;
 }
 
 /* The top's key grew. Often its stream still comes first (threads write
- * in runs): two compares. Otherwise it usually sinks to the bottom, so go
- * down along the smaller children first and climb back (one compare per
- * level instead of two). */
+ * in runs): one look at the children. Otherwise it usually sinks to the
+ * bottom, so go down along the smallest children and climb back. */
 static void sift_top(struct heap_ent *h, uint32_t n)
 {
+    if (n < 2)
+        return;
     struct heap_ent e = h[0];
-    if (n < 2 || (before(&e, &h[1]) && (n < 3 || before(&e, &h[2]))))
+    uint32_t c = min_child(h, 1, n);
+    if (before(&e, &h[c]))
         return;
     uint32_t j = 0;
     for (;;) {
-        uint32_t c = 2 * j + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && before(&h[c + 1], &h[c]))
-            c++;
         h[j] = h[c];
         j = c;
+        uint32_t first = CHILD(j);
+        if (first >= n)
+            break;
+        c = min_child(h, first, n);
     }
-    while (j > 0 && before(&e, &h[(j - 1) / 2])) {
-        h[j] = h[(j - 1) / 2];
-        j = (j - 1) / 2;
+    while (j > 0 && before(&e, &h[PARENT(j)])) {
+        h[j] = h[PARENT(j)];
+        j = PARENT(j);
     }
     h[j] = e;
 }
@@ -80,9 +105,9 @@ static int heap_push(struct tg_trace *t, struct rstream *s)
     t->heap = h;
     struct heap_ent e = { s->head, s->thread };
     uint32_t i = t->nheap++;
-    while (i > 0 && before(&e, &h[(i - 1) / 2])) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
+    while (i > 0 && before(&e, &h[PARENT(i)])) {
+        h[i] = h[PARENT(i)];
+        i = PARENT(i);
     }
     h[i] = e;
     s->in_heap = true;

@@ -370,3 +370,47 @@ Test(format, join_and_reinitialise)
     cr_assert_eq(tg_writer_open(&w3, other, "x", "x"), -EPROTO, "a writer never appends to a foreign file");
     cr_assert_eq(tg_writer_open(&w3, "/nonexistent/dir/t.trace", "x", "x"), -ENOENT);
 }
+
+/* Many streams, records interleaved at random with equal ticks here and
+ * there: the merge returns them sorted by (time, thread), each stream in
+ * its own order. */
+Test(format, merge_order_many_streams)
+{
+    char path[PATH_MAX];
+    tmp_trace_path(path, sizeof path);
+    static struct tg_writer w;
+    open_mono(&w, path);
+    enum { K = 37, N = 60000 };
+    static struct tg_stream s[K];
+    for (uint32_t k = 0; k < K; k++)
+        tg_stream_init(&s[k], &w, k == 0 ? w.first_thread : tg_writer_new_thread(&w));
+    uint32_t next[K] = {0};
+    uint64_t tick = tg_tick(w.clock);
+    srand(7);
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t k = (uint32_t)rand() % (i < N / 2 ? K : 3);   /* then a few streams only */
+        tick += (uint64_t)(rand() % 3);                           /* ties */
+        tg_stream_emit(&s[k], TG_EV_MUTEX_ACQ, 0, seq_obj(k, next[k]++), 0, tick);
+    }
+    for (uint32_t k = 0; k < K; k++)
+        tg_stream_close(&s[k]);
+    tg_writer_finish(&w, 0);
+
+    struct ev_list l;
+    cr_assert_eq(read_all(path, &l, NULL), 0);
+    cr_assert_eq(l.n, N);
+    uint32_t got[K] = {0};
+    for (size_t i = 0; i < l.n; i++) {
+        const struct tg_ev *e = &l.ev[i];
+        if (i) {
+            const struct tg_ev *p = &l.ev[i - 1];
+            cr_assert(p->ts < e->ts || (p->ts == e->ts && p->thread < e->thread)
+                      || (p->ts == e->ts && p->thread == e->thread),
+                      "event %zu out of (time, thread) order", i);
+        }
+        uint32_t k = (uint32_t)(e->obj >> 32) & 0xfff;
+        cr_assert_eq(e->obj, seq_obj(k, got[k]));
+        got[k]++;
+    }
+    ev_list_free(&l);
+}
