@@ -46,6 +46,12 @@ size_t rp_frames(struct tg_report *r, uint32_t process, uint32_t stack,
             out[n++] = (struct tg_frame){ .pc = pcs[i] };
             continue;
         }
+        /* the tracer's own frames (its thread trampoline) are not the
+         * program's: TSan hides its runtime the same way */
+        const char *mod = out[n].module ? strrchr(out[n].module, '/') : NULL;
+        mod = mod ? mod + 1 : out[n].module;
+        if (mod && strncmp(mod, "libtangle.", 10) == 0)
+            continue;
         n += got < max - n ? got : max - n;
     }
     return n;

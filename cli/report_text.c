@@ -206,7 +206,7 @@ static void creation_sites(struct tg_report *r, const struct tg_finding *f, FILE
             fputs(".\n", out);
             continue;
         }
-        fprintf(out, " (tid %" PRIu32 ") was created by ", ti->os_tid);
+        fprintf(out, ", tid %" PRIu32 ", was created by ", ti->os_tid);
         thread_ref(r, ti->parent, out);
         fputs(" at:\n", out);
         stack_lines(r, ti->process, ti->create_stack, out);
@@ -246,10 +246,10 @@ static void scenario(struct tg_report *r, const struct tg_finding *f, FILE *out)
                                                                : "What happened");
     fputs("        ", out);
     for (uint32_t i = 0; i < n; i++)
-        fprintf(out, "%-*s", width, rp_thread_name(r, f->steps[i].thread));
+        fprintf(out, "%-*s", i + 1 < n ? width : 0, rp_thread_name(r, f->steps[i].thread));
     fputs("\n        ", out);
     for (uint32_t i = 0; i < n; i++)
-        fprintf(out, "%-*s", width, "----");
+        fprintf(out, "%-*s", i + 1 < n ? width : 0, "----");
     fputc('\n', out);
     /* every thread takes what it holds, then each asks for the next */
     for (int phase = 0; phase < 2; phase++) {
@@ -264,6 +264,26 @@ static void scenario(struct tg_report *r, const struct tg_finding *f, FILE *out)
         }
     }
     fprintf(out, "\n        %s*** DEADLOCK ***%s\n", ink(r, P_BANNER), ink(r, P_OFF));
+}
+
+/* TEXT and a full stop after COL columns already used, wrapped at 80,
+ * continuation lines under the first word. */
+static void wrapped(const char *text, size_t col, FILE *out)
+{
+    while (*text) {
+        size_t word = strcspn(text, " ");
+        bool last = text[word] == '\0';
+        if (col + 1 + word + last > 80 && col > 8) {
+            fputs("\n      ", out);
+            col = 6;
+        }
+        fprintf(out, " %.*s", (int)word, text);
+        col += 1 + word;
+        text += word;
+        while (*text == ' ')
+            text++;
+    }
+    fputs(".\n", out);
 }
 
 void rp_text_finding(struct tg_report *r, const struct tg_finding *f, FILE *out)
@@ -295,8 +315,10 @@ void rp_text_finding(struct tg_report *r, const struct tg_finding *f, FILE *out)
         step_text(r, f, &f->steps[i], f->kind == TG_FIND_RACE && i > 0, out);
     creation_sites(r, f, out);
     scenario(r, f, out);
-    if (rp_fix(r, f, buf, sizeof buf)[0])
-        fprintf(out, "\n  %sFix:%s %s.\n", ink(r, P_FIX), ink(r, P_OFF), buf);
+    if (rp_fix(r, f, buf, sizeof buf)[0]) {
+        fprintf(out, "\n  %sFix:%s", ink(r, P_FIX), ink(r, P_OFF));
+        wrapped(buf, 7, out);
+    }
     fprintf(out, "%s%s%s\n", ink(r, P_DIM), SEP, ink(r, P_OFF));
     fflush(out);
 }
