@@ -333,6 +333,21 @@ int tg_writer_after_fork_as(struct tg_writer *w, uint32_t parent_process, uint32
     return tg_writer_process_record(w, parent_process, false, NULL);
 }
 
+/* The file grows ahead of need (up to 64 MiB of allocated blocks): give
+ * back what no chunk uses. Under the lock, so a process still running
+ * simply grows it again; nobody has touched the pages past the last chunk. */
+static void trim(struct tg_writer *w)
+{
+    struct tg_file_header *hdr = w->hdr;
+    if (tg_writer_lock(w) < 0)
+        return;
+    uint64_t end = TG_HEADER_SIZE + __atomic_load_n(&hdr->chunks_used, __ATOMIC_ACQUIRE)
+                   * (uint64_t)TG_CHUNK_SIZE;
+    if (end < hdr->file_size && check_fd(w) == 0 && ftruncate(w->fd, (off_t)end) == 0)
+        __atomic_store_n(&hdr->file_size, end, __ATOMIC_RELEASE);
+    tg_writer_unlock(w);
+}
+
 void tg_writer_finish(struct tg_writer *w, int wait_status)
 {
     if (w->hdr == NULL)
@@ -341,6 +356,7 @@ void tg_writer_finish(struct tg_writer *w, int wait_status)
     struct tg_file_header *hdr = w->hdr;
     if ((uint32_t)getpid() != hdr->root_pid)
         return;
+    trim(w);
     __atomic_store_n(&hdr->exit_status, wait_status, __ATOMIC_RELAXED);
     __atomic_store_n(&hdr->finished, 1, __ATOMIC_RELEASE);
 }

@@ -126,7 +126,7 @@ Test(corrupt, header)
     hdr()->next_thread = 0;
     EXPECT(TG_TRACE_ECORRUPT, "owners never allocated");
     hdr()->chunks_used = 1000000000;
-    EXPECT(TG_TRACE_ECORRUPT, "more chunks than were written");
+    EXPECT(TG_TRACE_ETRUNCATED, "more chunks than the file holds");
 }
 
 Test(corrupt, foreign_files)

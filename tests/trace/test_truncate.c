@@ -129,6 +129,8 @@ Test(truncate, at_every_chunk_boundary_and_inside_records)
     write_trace();
     const struct tg_file_header *h = (const void *)image;
     cr_assert_geq(h->chunks_used, 7, "meta + 3 chunks per thread");
+    cr_assert_eq(image_size, TG_HEADER_SIZE + (size_t)h->chunks_used * TG_CHUNK_SIZE,
+                 "the root's finish gives back the space no chunk uses");
     check_cut(TG_HEADER_SIZE);
     check_cut(TG_HEADER_SIZE + 1);
     for (uint32_t i = 0; i < h->chunks_used; i++) {
