@@ -23,6 +23,7 @@ static void child_after_fork(struct tg_thread *t, uint32_t parent_process,
 {
     tg_g.pid = getpid();
     tg_prefault_after_fork();
+    tg_threads_after_fork();
     int err = tg_writer_after_fork_as(&tg_g.w, parent_process, process);
     if (err < 0) {
         /* the child runs on untraced; its parent's trace is unharmed */

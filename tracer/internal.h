@@ -82,6 +82,8 @@ enum tg_thread_state {
     TG_T_NEW = 0,       /* not seen yet: adopted on its first hook */
     TG_T_TRACED,        /* has a stream */
     TG_T_DONE,          /* THREAD_EXIT written, or tracing off */
+    TG_T_LAST,          /* the last traced thread ended: its stream stays
+                           open for the PROCESS_EXIT that follows */
 };
 
 struct tg_stack_slot { uint64_t key; uint32_t id; uint32_t pad; };
@@ -146,6 +148,8 @@ static inline void tg_idle(struct tg_thread *t)
 TG_HIDDEN void tg_thread_begin(struct tg_thread *t, uint32_t index, uint32_t parent,
                                uint64_t start_routine, uint32_t create_stack);
 TG_HIDDEN void tg_thread_end(struct tg_thread *t, void *retval);
+/* In a fork child: the forking thread is the only one left. */
+TG_HIDDEN void tg_threads_after_fork(void);
 
 /* The fork gate (runtime.c): held shared around the writer's slow paths
  * and libunwind, exclusively by fork. */
@@ -160,6 +164,9 @@ TG_HIDDEN void tg_failure(const char *what, int err);
  * claims; forgotten in a fork child. */
 TG_HIDDEN void tg_prefault_claimed(void);
 TG_HIDDEN void tg_prefault_after_fork(void);
+/* Ends the helper and waits for it: called when the program's last thread
+ * ends, so that glibc sees no thread left and ends the process. */
+TG_HIDDEN void tg_prefault_stop(void);
 
 /* ---- records ---- */
 static inline uint64_t tg_now(void)

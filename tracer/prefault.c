@@ -11,7 +11,9 @@
  * The helper is started only once the process writes more than its first
  * chunks (a short program never gets one), blocks every signal (the
  * program's handlers never run on it), is never traced, and is started
- * again in a fork child. TANGLE_PREFAULT=0 turns it off.
+ * again in a fork child. It is joined when the program's last traced
+ * thread ends, so that it never keeps a process alive whose main thread
+ * called pthread_exit. TANGLE_PREFAULT=0 turns it off.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -31,6 +33,8 @@
 
 static unsigned claims;         /* chunk claims seen by this process */
 static int started;
+static int stopping;
+static pthread_t helper_thread;
 static uint32_t wake;           /* futex word, bumped on each claim */
 
 static void futex_wait(uint32_t *word, uint32_t seen, long ms)
@@ -50,7 +54,7 @@ static void *helper(void *arg)
     tg_self.state = TG_T_DONE;          /* never traced, never adopted */
     struct tg_writer *w = &tg_g.w;
     uint64_t done = 0;                  /* chunks below this are populated */
-    for (;;) {
+    while (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
         uint32_t seen = __atomic_load_n(&wake, __ATOMIC_ACQUIRE);
         uint64_t used = __atomic_load_n(&w->hdr->chunks_used, __ATOMIC_ACQUIRE);
         uint64_t size = __atomic_load_n(&w->hdr->file_size, __ATOMIC_ACQUIRE);
@@ -77,20 +81,20 @@ static void start(void)
 {
     pthread_attr_t attr;
     sigset_t all, old;
-    pthread_t th;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);   /* the helper inherits it */
     pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 * 1024 > PTHREAD_STACK_MIN ? 64 * 1024 : PTHREAD_STACK_MIN);
-    int r = REAL(pthread_create)(&th, &attr, helper, NULL);
+    __atomic_store_n(&stopping, 0, __ATOMIC_RELEASE);
+    int r = REAL(pthread_create)(&helper_thread, &attr, helper, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r != 0) {
         tg_failure("prefault thread", r);
         return;
     }
-    REAL(pthread_setname_np)(th, "tangle-prefault");
+    __atomic_store_n(&started, 2, __ATOMIC_RELEASE);
+    REAL(pthread_setname_np)(helper_thread, "tangle-prefault");
 }
 
 void tg_prefault_claimed(void)
@@ -113,4 +117,18 @@ void tg_prefault_after_fork(void)
 {
     claims = 0;
     started = 0;
+}
+
+void tg_prefault_stop(void)
+{
+    /* 2: running; 1: being started by another thread, which cannot be
+     * (this is the last traced thread) unless start failed */
+    if (__atomic_load_n(&started, __ATOMIC_ACQUIRE) != 2)
+        return;
+    __atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&wake, 1, __ATOMIC_RELEASE);
+    futex_wake(&wake);
+    REAL(pthread_join)(helper_thread, NULL);
+    claims = 0;
+    __atomic_store_n(&started, 0, __ATOMIC_RELEASE);
 }

@@ -22,6 +22,7 @@ struct tg_global tg_g;
 static char cmdline[4096];
 static char trace_path[PATH_MAX];
 static int process_ended;
+static unsigned live_threads;   /* traced threads that have not ended */
 static int verbose_said;
 
 static void say(const char *what, int err)
@@ -224,6 +225,7 @@ void tg_thread_begin(struct tg_thread *t, uint32_t index, uint32_t parent,
     t->index = index;
     t->exiting = 0;
     t->state = TG_T_TRACED;
+    __atomic_add_fetch(&live_threads, 1, __ATOMIC_RELAXED);
     uint32_t tid = (uint32_t)syscall(SYS_gettid);
     tg_emit1(t, TG_EV_THREAD_START, 0, TG_OBJ(pthread_self()), create_stack, tg_now(),
              (uint64_t)tid | ((uint64_t)parent << 32), start_routine);
@@ -238,12 +240,25 @@ void tg_thread_end(struct tg_thread *t, void *retval)
     tg_busy(t);
     int saved = errno;
     tg_emit(t, TG_EV_THREAD_EXIT, 0, TG_OBJ(retval), 0, tg_now());
-    tg_gate_enter();
-    tg_stream_close(&t->stream);
-    tg_gate_leave();
-    t->state = TG_T_DONE;
+    if (__atomic_sub_fetch(&live_threads, 1, __ATOMIC_ACQ_REL) == 0) {
+        /* glibc ends the process when this thread is gone (exit(0) on
+         * this thread): the helper must not outlive it, and PROCESS_EXIT
+         * still needs a stream */
+        tg_prefault_stop();
+        t->state = TG_T_LAST;
+    } else {
+        tg_gate_enter();
+        tg_stream_close(&t->stream);
+        tg_gate_leave();
+        t->state = TG_T_DONE;
+    }
     errno = saved;
     tg_idle(t);
+}
+
+void tg_threads_after_fork(void)
+{
+    live_threads = 0;           /* tg_thread_begin counts the survivor */
 }
 
 struct tg_thread *tg_enter_slow(struct tg_thread *t)
@@ -297,10 +312,19 @@ void tg_process_exit(int wait_status, unsigned how)
     if (how != TG_EXIT_EXEC && __atomic_exchange_n(&process_ended, 1, __ATOMIC_ACQ_REL))
         return;
     int saved = errno;
-    struct tg_thread *t = tg_enter();
+    struct tg_thread *t = &tg_self;
+    bool last = t->state == TG_T_LAST && !t->busy;
+    if (!last)
+        t = tg_enter();
     if (t != NULL) {
         tg_busy(t);
         tg_emit1(t, TG_EV_PROCESS_EXIT, 0, 0, 0, tg_now(), (uint64_t)(uint32_t)wait_status, how);
+        if (last && how != TG_EXIT_EXEC) {
+            tg_gate_enter();
+            tg_stream_close(&t->stream);
+            tg_gate_leave();
+            t->state = TG_T_DONE;
+        }
         tg_idle(t);
     }
     if (how != TG_EXIT_EXEC) {
