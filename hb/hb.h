@@ -100,9 +100,11 @@ uint32_t tg_hb_slots_used(const struct tg_hb_slots *s);
  * nothing new. Returns 0, -ENOMEM, or -EAGAIN when every slot is taken. */
 int tg_hb_thread_start(struct tg_hb_thread *t, struct tg_hb_slots *s,
                        const struct tg_hb_vc *parent);
-/* Ends T: frees its slot for reuse (its clock stays valid for a joiner
- * until tg_hb_thread_free). */
-void tg_hb_thread_end(struct tg_hb_thread *t, struct tg_hb_slots *s);
+struct tg_hb_sync;
+/* Ends T: publishes its final clock into EXIT (what a joiner acquires; may
+ * be NULL) without starting a new epoch, and frees its slot for reuse by a
+ * thread whose creator covers that final epoch. */
+void tg_hb_thread_end(struct tg_hb_thread *t, struct tg_hb_slots *s, struct tg_hb_sync *exit);
 void tg_hb_thread_free(struct tg_hb_thread *t);
 
 /* A new epoch for T: what T does from now on is not covered by what it
@@ -227,6 +229,7 @@ static inline bool tg_hb_access(tg_hb_cell *cells, tg_hb_cell cur, const struct 
 struct tg_hb_shadow {
     tg_hb_cell **dir;           /* 1 << (ADDR_BITS - REGION_SHIFT) entries */
     size_t regions;             /* regions mapped */
+    uint32_t *mapped;           /* their directory indexes, in mapping order */
 };
 
 int tg_hb_shadow_init(struct tg_hb_shadow *s);

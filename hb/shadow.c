@@ -18,6 +18,7 @@
 #define REGION_BYTES  ((size_t)1 << TG_HB_REGION_SHIFT)
 #define REGION_CELLS  (REGION_BYTES / 8 * TG_HB_CELLS)
 #define REGION_SHADOW (REGION_CELLS * sizeof(tg_hb_cell))
+#define MAX_REGIONS   DIR_ENTRIES
 
 static void *map_noreserve(size_t len)
 {
@@ -30,21 +31,27 @@ int tg_hb_shadow_init(struct tg_hb_shadow *s)
 {
     s->regions = 0;
     s->dir = map_noreserve(DIR_ENTRIES * sizeof *s->dir);
-    return s->dir ? 0 : -errno;
+    s->mapped = map_noreserve(MAX_REGIONS * sizeof *s->mapped);
+    if (s->dir == NULL || s->mapped == NULL) {
+        int err = -errno;
+        tg_hb_shadow_fini(s);
+        return err;
+    }
+    return 0;
 }
 
 void tg_hb_shadow_fini(struct tg_hb_shadow *s)
 {
-    if (s->dir == NULL)
-        return;
-    for (size_t i = 0; i < DIR_ENTRIES && s->regions; i++) {
-        if (s->dir[i]) {
-            munmap(s->dir[i], REGION_SHADOW);
-            s->regions--;
-        }
-    }
-    munmap(s->dir, DIR_ENTRIES * sizeof *s->dir);
+    if (s->dir != NULL && s->mapped != NULL)
+        for (size_t i = 0; i < s->regions; i++)
+            munmap(s->dir[s->mapped[i]], REGION_SHADOW);
+    if (s->dir != NULL)
+        munmap(s->dir, DIR_ENTRIES * sizeof *s->dir);
+    if (s->mapped != NULL)
+        munmap(s->mapped, MAX_REGIONS * sizeof *s->mapped);
     s->dir = NULL;
+    s->mapped = NULL;
+    s->regions = 0;
 }
 
 static tg_hb_cell *region(struct tg_hb_shadow *s, uintptr_t addr, bool create)
@@ -57,7 +64,8 @@ static tg_hb_cell *region(struct tg_hb_shadow *s, uintptr_t addr, bool create)
     if (fresh == NULL)
         return NULL;
     if (__atomic_compare_exchange_n(slot, &r, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        __atomic_add_fetch(&s->regions, 1, __ATOMIC_RELAXED);
+        size_t k = __atomic_fetch_add(&s->regions, 1, __ATOMIC_ACQ_REL);
+        __atomic_store_n(&s->mapped[k], (uint32_t)(addr >> TG_HB_REGION_SHIFT), __ATOMIC_RELEASE);
         return fresh;
     }
     munmap(fresh, REGION_SHADOW);        /* another thread mapped it first */
@@ -117,12 +125,11 @@ size_t tg_hb_shadow_resident(const struct tg_hb_shadow *s)
     size_t page = (size_t)sysconf(_SC_PAGESIZE), total = 0;
     size_t npages = REGION_SHADOW / page;
     unsigned char vec[4096];
-    size_t seen = 0, regions = __atomic_load_n(&s->regions, __ATOMIC_RELAXED);
-    for (size_t i = 0; i < DIR_ENTRIES && seen < regions; i++) {
-        tg_hb_cell *r = __atomic_load_n(&s->dir[i], __ATOMIC_ACQUIRE);
+    size_t regions = __atomic_load_n(&s->regions, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < regions; i++) {
+        tg_hb_cell *r = __atomic_load_n(&s->dir[s->mapped[i]], __ATOMIC_ACQUIRE);
         if (r == NULL)
             continue;
-        seen++;
         for (size_t off = 0; off < npages; off += sizeof vec) {
             size_t n = npages - off < sizeof vec ? npages - off : sizeof vec;
             if (mincore((char *)r + off * page, n * page, vec) != 0)

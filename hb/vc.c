@@ -175,8 +175,13 @@ int tg_hb_thread_start(struct tg_hb_thread *t, struct tg_hb_slots *s,
     return 0;
 }
 
-void tg_hb_thread_end(struct tg_hb_thread *t, struct tg_hb_slots *s)
+void tg_hb_thread_end(struct tg_hb_thread *t, struct tg_hb_slots *s, struct tg_hb_sync *exit)
 {
+    if (exit != NULL) {
+        tg_hb_spin_lock(&exit->lock);
+        (void)tg_hb_vc_join(&exit->clock, &t->clock);
+        tg_hb_spin_unlock(&exit->lock);
+    }
     tg_hb_spin_lock(&s->lock);
     struct slot_rec *r = &s->rec[t->slot];
     if (r->state == SLOT_LIVE) {

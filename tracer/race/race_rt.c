@@ -95,7 +95,7 @@ static struct race_thread *thread_new(const struct tg_hb_vc *parent, uint32_t pa
         goto fail;
     t->hist = race_hist_for_slot(t->hb.slot);
     if (t->hist == NULL) {
-        tg_hb_thread_end(&t->hb, race_g.slots);
+        tg_hb_thread_end(&t->hb, race_g.slots, NULL);
         tg_hb_thread_free(&t->hb);
         goto fail;
     }
@@ -203,9 +203,9 @@ static void on_start(uint32_t child)
 
 static void on_exit_thread(struct race_thread *t, uint64_t self)
 {
-    race_release(t, self);           /* a joiner acquires this */
     race_tinfo_name(t->info);
-    tg_hb_thread_end(&t->hb, race_g.slots);
+    /* a joiner acquires the final clock from the object named by pthread_t */
+    tg_hb_thread_end(&t->hb, race_g.slots, tg_hb_sync_get(race_g.syncs, self, true));
     if (t->stack_hi > t->stack_lo)
         tg_hb_shadow_reset(&race_g.shadow, t->stack_lo, t->stack_hi - t->stack_lo);
     t->dead = true;
@@ -627,7 +627,7 @@ RACE_EXPORT void __tsan_destroy_fiber(void *fiber)
     struct race_thread *f = fiber;
     if (f == NULL || f == race_cur)
         return;
-    tg_hb_thread_end(&f->hb, race_g.slots);
+    tg_hb_thread_end(&f->hb, race_g.slots, NULL);
     tg_hb_thread_free(&f->hb);
     f->dead = true;
 }
