@@ -8,8 +8,9 @@
 #   add_sub_lock:2000000      (2 threads x 2,000,000 updates of a under `lock`)
 #   gil_contention            (4 threads taking one global lock per step)
 # Each configuration runs RUNS times (default 5), interleaved round-robin so
-# drift hits all alike; the median wall time is reported with its ratio to
-# the native run. Tools that are missing are skipped with a note.
+# drift hits all alike; the median wall and CPU times are reported with
+# their ratios to the native run. Tools that are missing are skipped with a
+# note.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,26 +36,28 @@ have_helgrind=1
 command -v valgrind >/dev/null || { have_helgrind=0; echo "note: valgrind not installed: no Helgrind column" >&2; }
 cc=${CC:-gcc}
 
-now_ns() { local t=$EPOCHREALTIME; echo $(( ${t%.*} * 1000000000 + 10#${t#*.} * 1000 )); }
-
-# time_one NAME CMD...: runs CMD with its output discarded, appends the wall
-# time in ns to $tmp/NAME.times; a failing run aborts the bench.
+# time_one NAME CMD...: runs CMD with its output discarded and appends its
+# wall time and CPU time (user + system, children included: tangle and
+# PROGRAM together) in seconds to $tmp/NAME.wall and $tmp/NAME.cpu. A
+# failing run aborts the bench. CPU time is the steadier figure on a busy
+# machine; wall time is what a user waits.
 time_one() {
   local name=$1; shift
-  local t0 t1
-  t0=$(now_ns)
-  if ! "$@" >/dev/null 2>"$tmp/$name.err"; then
-    echo "run_overhead: $name failed: $*" >&2
+  local TIMEFORMAT='%R %U %S' t status=0
+  { time "$@" >/dev/null 2>"$tmp/$name.err"; } 2>"$tmp/$name.time" || status=$?
+  if [ $status -ne 0 ]; then
+    echo "run_overhead: $name failed (status $status): $*" >&2
     tail -5 "$tmp/$name.err" >&2
     exit 1
   fi
-  t1=$(now_ns)
-  echo $((t1 - t0)) >>"$tmp/$name.times"
+  read -r real user sys <"$tmp/$name.time"
+  echo "$real" >>"$tmp/$name.wall"
+  awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >>"$tmp/$name.cpu"
 }
 
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-printf '%-28s %-10s %10s %8s\n' "workload" "tool" "median s" "ratio"
+printf '%-28s %-10s %10s %8s %10s %8s\n' "workload" "tool" "wall s" "ratio" "cpu s" "ratio"
 for w in "${workloads[@]}"; do
   sample=${w%%:*}
   args=()
@@ -72,7 +75,7 @@ for w in "${workloads[@]}"; do
     echo "note: $cc -fsanitize=thread failed: no ThreadSanitizer column for $sample" >&2
   fi
 
-  rm -f "$tmp"/*.times
+  rm -f "$tmp"/*.wall "$tmp"/*.cpu
   for ((i = 0; i < runs; i++)); do
     for c in "${configs[@]}"; do
       case $c in
@@ -85,12 +88,14 @@ for w in "${workloads[@]}"; do
     done
   done
 
-  base=$(median "$tmp/native.times")
+  base_wall=$(median "$tmp/native.wall")
+  base_cpu=$(median "$tmp/native.cpu")
   label="$sample${args[*]:+ ${args[*]}}"
   for c in "${configs[@]}"; do
-    m=$(median "$tmp/$c.times")
-    awk -v w="$label" -v c="$c" -v m="$m" -v b="$base" \
-      'BEGIN { printf "%-28s %-10s %10.3f %7.2fx\n", w, c, m / 1e9, m / b }'
+    awk -v w="$label" -v c="$c" -v mw="$(median "$tmp/$c.wall")" -v bw="$base_wall" \
+        -v mc="$(median "$tmp/$c.cpu")" -v bc="$base_cpu" \
+      'BEGIN { printf "%-28s %-10s %10.3f %7.2fx %10.3f %7.2fx\n", w, c, mw, mw / bw, mc, (bc > 0 ? mc / bc : 0) }'
   done
 done
-echo "($runs runs each, interleaved; ratio = median / native median; tangle includes live analysis)"
+echo "($runs runs each, interleaved; medians; ratio = tool / native; tangle includes its live analysis;"
+echo " cpu = user + system time of all processes of the run; load average now: $(cut -d' ' -f1 /proc/loadavg))"
