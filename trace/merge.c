@@ -1,4 +1,4 @@
-/* trace/: the thread streams and their k-way merge by tick (a binary heap of
+/* trace/: the thread streams and their k-way merge by tick (a heap of
  * stream heads), live or not.
  *
  * Follow mode returns a record only when no stream can still publish an
@@ -10,7 +10,8 @@
 
 #include "trace/reader_internal.h"
 
-#define GRACE_NS (50u * 1000 * 1000)
+#define GRACE_NS     (50u * 1000 * 1000)
+#define OWN_CALIB_NS (10u * 1000 * 1000)   /* live TSC traces: our own pair this often */
 
 /* ---- growable arrays ---- */
 
@@ -125,14 +126,14 @@ static void heap_pop(struct tg_trace *t)
 
 static int activate(struct tg_trace *t, struct rstream *s)
 {
-    for (uint32_t i = 0; i < t->nactive; i++)
-        if (t->active[i] == s)
-            return 0;
+    if (s->listed)
+        return 0;
     struct rstream **a = tg_grow(t->active, &t->cap_active, t->nactive + 1, sizeof *a);
     if (a == NULL)
         return -ENOMEM;
     t->active = a;
     a[t->nactive++] = s;
+    s->listed = true;
     return 0;
 }
 
@@ -358,8 +359,10 @@ int tg_reader_refresh(struct tg_trace *t)
         bool gone = rc == 0 && (!follow || (s->quiet && s->cur + 1 >= s->chunks.n
                    && __atomic_load_n(&tg_chunk_at(t->map, s->chunks.idx[s->cur])->closed,
                                       __ATOMIC_ACQUIRE)));
-        if (gone)
-            t->active[i] = t->active[--t->nactive];   /* a new chunk revives it */
+        if (gone) {
+            s->listed = false;                        /* a new chunk revives it */
+            t->active[i] = t->active[--t->nactive];
+        }
         else
             i++;
     }
@@ -378,7 +381,7 @@ int tg_reader_refresh(struct tg_trace *t)
     }
     if (t->clock == TG_CLOCK_TSC) {
         uint64_t mono = tg_mono_ns();
-        if (mono - t->last_own_cal >= 10u * 1000 * 1000) {
+        if (mono - t->last_own_cal >= OWN_CALIB_NS) {
             uint64_t tick, ns;
             tg_calib_pair(t->clock, &tick, &ns);
             tg_reader_calib_point(t, tick, ns);

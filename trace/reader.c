@@ -16,7 +16,6 @@
 #include "trace/writer.h"
 
 #define FOLLOW_RESERVE (65ull << 30)   /* covers the writer's 64 GiB + header */
-#define OWN_CALIB_NS   (10u * 1000 * 1000)
 #define MIN_CAL_SPAN   10000u           /* ticks; closer pairs are mostly jitter */
 
 int tg_reader_fail(struct tg_trace *t, int err, const char *fmt, ...)

@@ -27,6 +27,7 @@ struct rstream {
     uint32_t cur;               /* position in chunks of the current chunk */
     struct chunk_list chunks;
     bool in_heap;
+    bool listed;                /* in tg_trace.active */
     bool quiet;                 /* its thread or process ended: not a frontier */
     bool cut;                   /* its current chunk is cut short by the file's end */
     bool started;               /* a first record was returned */
@@ -110,7 +111,7 @@ struct tg_trace {
     char errmsg[160];
     bool truncated;             /* the file ends before something it announces */
     bool finished;              /* header said finished before the last refresh */
-    uint64_t events, lost, record_bytes;
+    uint64_t events, lost;
     uint64_t end_tick;          /* last record's tick (finished traces), 0 = unknown */
     char strbuf[256 * 16 + 1];
 };
