@@ -268,6 +268,7 @@ int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
     /* Creator and joiners serialise on flock: a joiner sees either an empty
      * file or a complete header. */
     int rc;
+    bool created = false;
     while ((rc = flock(w->fd, LOCK_EX)) < 0 && errno == EINTR)
         ;
     struct stat st;
@@ -276,8 +277,10 @@ int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
     } else {
         w->dev = (uint64_t)st.st_dev;
         w->ino = (uint64_t)st.st_ino;
-        rc = st.st_size == 0 || never_initialised(w->fd)
-             ? init_header(w, program) : join_header(w, (uint64_t)st.st_size);
+        created = st.st_size == 0 || never_initialised(w->fd);
+        rc = created ? init_header(w, program) : join_header(w, (uint64_t)st.st_size);
+        if (rc == 0)              /* still under flock: the creator is process 0 */
+            w->process = __atomic_fetch_add(&w->hdr->next_process, 1, __ATOMIC_RELAXED);
     }
     flock(w->fd, LOCK_UN);
     if (rc < 0)
@@ -285,11 +288,10 @@ int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
 
     struct tg_file_header *hdr = w->hdr;
     w->clock = hdr->clock;
-    w->process = __atomic_fetch_add(&hdr->next_process, 1, __ATOMIC_RELAXED);
     w->first_thread = tg_writer_new_thread(w);
 
     uint32_t parent = TG_NO_THREAD;
-    bool exec = w->process != 0;
+    bool exec = !created;
     if (exec) {
         /* Joiners are exec'd images: of a traced process with our pid, or
          * of a child the program spawned without fork (posix_spawn). */
