@@ -326,8 +326,12 @@ static int try_open(struct tg_run *r)
     char why[256] = "";
     int err = tg_trace_open(r->trace_path, TG_OPEN_FOLLOW, &r->trace, why, sizeof why);
 
-    if (err == 0)
-        return tg_run_session_begin(r);
+    if (err == 0) {
+        if (tg_run_session_begin(r) == 0)
+            return 0;
+        tg_run_session_end(r);        /* the run goes on, unanalysed */
+        return -1;
+    }
     /* until the tracer in PROGRAM initialises it, the file is empty (or its
      * header half-written); only a failure to read it at all is final */
     if (err == TG_TRACE_EIO) {
@@ -439,6 +443,7 @@ int tg_cmd_run(int argc, char **argv)
                            .watch = r.o.watch, .output_fd = pipefd[1] };
     r.start_ns = tg_run_now_ns();
     r.child = tg_launch_spawn(&l);
+    int spawn_errno = errno;
     if (r.child > 0)
         forward_pid = r.child;
     block_forwarded(SIG_UNBLOCK);
@@ -449,7 +454,7 @@ int tg_cmd_run(int argc, char **argv)
         fcntl(r.output_fd, F_SETFL, O_NONBLOCK);
     }
     if (r.child < 0) {
-        tg_cli_error("cannot run %s: %s", r.o.argv[0], strerror(errno));
+        tg_cli_error("cannot run %s: %s", r.o.argv[0], strerror(spawn_errno));
         if (r.output_fd >= 0)
             close(r.output_fd);
         unlink(r.trace_path);

@@ -177,7 +177,13 @@ int tg_run_finish(struct tg_run *r)
         status = WEXITSTATUS(r->wait_status);
 
     describe_end(r, &p);
-    if (!r->trace || !s) {
+    if (r->trace && !s) {
+        /* the detectors could not start (said why): PROGRAM ran untraced */
+        say(&p, " Trace: %s", r->trace_path);
+        print_wrapped(&p);
+        return TG_STATUS_FAILED;
+    }
+    if (!r->trace) {
         /* never initialised: PROGRAM did not load the tracer */
         say(&p, " No trace was written to %s: %s (a statically linked or setuid program"
                 " cannot be traced).", r->trace_path,
