@@ -310,5 +310,5 @@ const struct tg_view_ops tg_details_view = {
     .name = "Details",
     .draw = draw,
     .request = request,
-    .hint = "j/k or n/N previous/next event  h/l cursor  Enter timeline  Tab views  ? help  q quit",
+    .hint = "?:help q:quit j/k or n/N:previous/next event h/l:cursor Enter:timeline Tab:views",
 };

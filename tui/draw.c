@@ -212,23 +212,25 @@ static const char *thread_label(struct tg_ui *ui, const struct tg_tui_cell *c, c
     }
 }
 
+/* WAITING: the most threads waiting during the run (0: not contended). */
 static const char *lock_label(struct tg_ui *ui, uint32_t lock, const struct tg_tui_cell *c,
-                              char *buf, size_t len)
+                              unsigned waiting, char *buf, size_t len)
 {
     const struct tg_tui_object *o = tg_tui_model_object(ui->m, tg_tui_model_lock_object(ui->m, lock));
     const char *units = o->kind == TG_TUI_OBJ_SEM ? "held" : "readers";
+    char wait[32] = "";
+
+    if (waiting > 0)
+        snprintf(wait, sizeof wait, " +%u waiting", waiting);
     switch (c->state) {
-    case TG_TUI_LK_HELD:
-        return c->obj != TG_TUI_NONE ? tg_ui_thread_name(ui, c->obj) : NULL;
-    case TG_TUI_LK_SHARED:
-        snprintf(buf, len, "%u %s", c->count, units);
-        return buf;
-    case TG_TUI_LK_CONTENDED:
+    case TG_TUI_LK_HELD: case TG_TUI_LK_SHARED: case TG_TUI_LK_CONTENDED:
         if (c->obj != TG_TUI_NONE)
-            snprintf(buf, len, "%s +%u waiting", tg_ui_thread_name(ui, c->obj), c->count);
+            snprintf(buf, len, "%s%s", tg_ui_thread_name(ui, c->obj), wait);
+        else if (c->holders > 0)
+            snprintf(buf, len, "%u %s%s", c->holders, units, wait);
         else
-            snprintf(buf, len, "%u waiting", c->count);
-        return buf;
+            snprintf(buf, len, "%s", wait[0] ? wait + 2 : "");
+        return buf[0] ? buf : NULL;
     default:
         return NULL;
     }
@@ -278,15 +280,25 @@ static const char *thread_label_fn(struct tg_ui *ui, uint32_t lane, const struct
     return thread_label(ui, c, buf, len);
 }
 
+static unsigned run_waiting;        /* labels(): the most waiting in the lock run */
+
+/* A run is cells of one state and object (and, on thread lanes, count);
+ * a lock lane's run keeps the count of its first cell in its label. */
 static void labels(struct tg_ui *ui, uint32_t lane, int w, label_fn fn, attr_t (*attr_of)(
-                       const struct tg_ui *, const struct tg_tui_cell *))
+                       const struct tg_ui *, const struct tg_tui_cell *), bool by_count)
 {
     for (int s = 0; s < w;) {
         int e = s + 1;
         while (e < w && cells[e].state == cells[s].state && cells[e].obj == cells[s].obj
-               && cells[e].count == cells[s].count)
+               && (!by_count || cells[e].count == cells[s].count)
+               && (by_count || cells[e].state != TG_TUI_LK_SHARED
+                   || cells[e].holders == cells[s].holders))
             e++;
         char buf[96];
+        run_waiting = 0;
+        for (int k = s; k < e; k++)
+            if (cells[k].count > run_waiting)
+                run_waiting = cells[k].count;
         const char *label = cells[s].state ? fn(ui, lane, &cells[s], buf, sizeof buf) : NULL;
         if (label != NULL) {
             int lw = label_width(label);
@@ -321,7 +333,7 @@ void tg_draw_thread_lane(struct tg_ui *ui, uint32_t lane, int y, int x, int w)
     tg_tui_model_bin_thread(ui->m, lane, ui->ax.t0, ui->ax.step, cells, (size_t)w);
     for (int c = 0; c < w; c++)
         put(&cch[c], thread_glyph(ui, cells[c].state), thread_attr(ui, &cells[c]));
-    labels(ui, lane, w, thread_label_fn, thread_attr);
+    labels(ui, lane, w, thread_label_fn, thread_attr, true);
     finish_line(ui, y, x, w);
 }
 
@@ -339,7 +351,7 @@ static attr_t lock_attr(const struct tg_ui *ui, const struct tg_tui_cell *c)
 static const char *lock_label_fn(struct tg_ui *ui, uint32_t lane, const struct tg_tui_cell *c,
                                  char *buf, size_t len)
 {
-    return lock_label(ui, lane, c, buf, len);
+    return lock_label(ui, lane, c, run_waiting, buf, len);
 }
 
 void tg_draw_lock_lane(struct tg_ui *ui, uint32_t lock, int y, int x, int w)
@@ -355,7 +367,7 @@ void tg_draw_lock_lane(struct tg_ui *ui, uint32_t lock, int y, int x, int w)
         else
             put(&cch[c], lock_glyph(ui, cells[c].state), lock_attr(ui, &cells[c]));
     }
-    labels(ui, lock, w, lock_label_fn, lock_attr);
+    labels(ui, lock, w, lock_label_fn, lock_attr, false);
     finish_line(ui, y, x, w);
 }
 
@@ -405,17 +417,15 @@ void tg_draw_legend(struct tg_ui *ui, int y, int x, int w)
         { TG_P_MARK_FINDING, "◆", "*", "finding" },
     };
     int col = x;
-    move(y, x);
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
-        int need = 2 + (int)strlen(items[i].text) + 1;
+        int need = 1 + (int)strlen(items[i].text) + (w < 100 ? 1 : 2) - 1;
         if (col + need > x + w)
             break;
         tg_paint_set(ui, items[i].p);
         col += tg_draw_text(y, col, 1, ui->utf8 ? items[i].u : items[i].a, false);
         tg_paint_set(ui, TG_P_DIM);
-        col += tg_draw_text(y, col, x + w - col, " ", false);
         col += tg_draw_text(y, col, x + w - col, items[i].text, false);
-        col += tg_draw_text(y, col, x + w - col, " ", false);
+        col += tg_draw_text(y, col, x + w - col, w < 100 ? " " : "  ", false);
     }
     tg_paint_set(ui, TG_P_TEXT);
 }

@@ -110,5 +110,5 @@ const struct tg_view_ops tg_findings_view = {
     .draw = draw,
     .request = request,
     .click = click,
-    .hint = "j/k select  Enter show on the timeline  Tab views  ? help  q quit",
+    .hint = "?:help q:quit j/k:select Enter:show on the timeline Tab:views",
 };

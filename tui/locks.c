@@ -189,6 +189,6 @@ const struct tg_view_ops tg_locks_view = {
     .request = request,
     .click = click,
     .enter = enter,
-    .hint = "j/k lock  s sort  r reverse  h/l cursor  +/- zoom  n/N change  Enter details"
-            "  ? help  q quit",
+    .hint = "?:help q:quit j/k:lock s:sort r:reverse h/l:cursor +/-:zoom n/N:change"
+            " Enter:details",
 };

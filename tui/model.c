@@ -300,13 +300,19 @@ static void lock_release(struct tg_tui_model *m, struct tg_thr *t, uint32_t obj,
 
 /* A semaphore taken and given back by the same thread was held all along:
  * show it on the segments in between that were plain running. */
-static void sem_posted(struct tg_tui_model *m, struct tg_thr *t, uint32_t obj)
+static void sem_posted(struct tg_tui_model *m, struct tg_thr *t, uint32_t obj, uint64_t ts)
 {
-    (void)m;
     for (uint32_t i = t->npend; i-- > 0;) {
         if (t->pend[i].obj != obj)
             continue;
         size_t from = t->pend[i].seg;
+        struct tg_tui_object *o = &m->obj[obj]->pub;
+        if (from < t->ser.n) {
+            uint64_t hold = ts - t->ser.ts[from];
+            o->hold_total += hold;
+            if (hold > o->hold_max)
+                o->hold_max = hold;
+        }
         memmove(&t->pend[i], &t->pend[i + 1], (t->npend - i - 1) * sizeof t->pend[0]);
         t->npend--;
         for (size_t k = from; k < t->ser.n; k++) {
@@ -530,7 +536,7 @@ int tg_tui_model_add(struct tg_tui_model *m, const struct tg_ev *ev)
                 return -ENOMEM;
             l->in_use--;
             lock_push(m, l, ts, t->lane);
-            sem_posted(m, t, obj);
+            sem_posted(m, t, obj, ts);
         }
         break;
     case TG_EV_BARRIER_WAIT:

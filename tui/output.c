@@ -122,5 +122,5 @@ const struct tg_view_ops tg_output_view = {
     .name = "Output",
     .draw = draw,
     .request = request,
-    .hint = "j/k PgUp/PgDn scroll  End newest  Tab views  ? help  q quit",
+    .hint = "?:help q:quit j/k PgUp/PgDn:scroll End:newest Tab:views",
 };

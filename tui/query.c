@@ -234,7 +234,8 @@ static void fill_lock(const struct tg_tui_model *m, size_t lane, size_t seg,
 {
     const struct tg_lockpay *p = &m->lk[lane]->pay[seg];
     c->obj = p->owner;
-    c->count = c->state == TG_TUI_LK_CONTENDED ? p->waiters : p->holders;
+    c->count = p->waiters;
+    c->holders = p->holders;
 }
 
 void tg_tui_model_bin_thread(const struct tg_tui_model *m, size_t lane, uint64_t t0,

@@ -390,15 +390,12 @@ static unsigned mouse(struct tg_ui *ui)
     }
     if (!(me.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED)))
         return TG_DRAW_NONE;
-    if (me.y == 0) {    /* the tabs: "1 Timeline  2 Locks ..." */
-        int x = 1;
+    if (me.y == 0) {    /* the tabs */
         for (int v = 0; v < TG_VIEW_COUNT; v++) {
-            int w = (int)strlen(views[v]->name) + 4;
-            if (me.x >= x && me.x < x + w) {
+            if (me.x >= ui->tab_x[v] && me.x < ui->tab_x[v + 1]) {
                 switch_view(ui, v);
                 return TG_DRAW_ALL;
             }
-            x += w;
         }
         return TG_DRAW_NONE;
     }
@@ -445,59 +442,49 @@ static unsigned handle(struct tg_ui *ui, wint_t ch, bool keycode)
 
 static void draw_tabs(struct tg_ui *ui)
 {
+    size_t nf = tg_tui_model_nfindings(ui->m);
     int x = 0;
-    tg_paint_set(ui, TG_P_TAB);
+
     tg_draw_fill(0, 0, ui->cols, tg_paint(ui, TG_P_TAB));
-    x = 1;
     for (int v = 0; v < TG_VIEW_COUNT; v++) {
         char label[48];
-        size_t nf = tg_tui_model_nfindings(ui->m);
+        const char *pad = ui->cols < 100 ? "" : " ";    /* 80 columns: room for the state */
         if (v == TG_VIEW_FINDINGS && nf > 0)
-            snprintf(label, sizeof label, " %d %s:%zu ", v + 1, views[v]->name, nf);
+            snprintf(label, sizeof label, " %d %s:%zu%s", v + 1, views[v]->name, nf, pad);
         else
-            snprintf(label, sizeof label, " %d %s ", v + 1, views[v]->name);
+            snprintf(label, sizeof label, " %d %s%s", v + 1, views[v]->name, pad);
         tg_paint_set(ui, v == (int)ui->view ? TG_P_TAB_ACTIVE : TG_P_TAB);
+        ui->tab_x[v] = x;
         x += tg_draw_text(0, x, ui->cols - x, label, false);
     }
-    /* right: what this is and how it stands */
-    char right[512];
-    const char *state = "";
-    char sbuf[64];
+    ui->tab_x[TG_VIEW_COUNT] = x;
+
+    /* right: what this is and how it stands; the state wins the room */
+    char state[64] = "";
     if (!ui->ended && ui->trace != NULL)
-        state = ui->follow ? " ▶ live" : " ‖ live";
-    else if (ui->exit_status >= 0 && ui->ended) {
-        if ((ui->exit_status & 0x7f) == 0)
-            snprintf(sbuf, sizeof sbuf, " exit %d", (ui->exit_status >> 8) & 0xff);
-        else if (sigabbrev_np(ui->exit_status & 0x7f) != NULL)
-            snprintf(sbuf, sizeof sbuf, " killed by SIG%s", sigabbrev_np(ui->exit_status & 0x7f));
-        else
-            snprintf(sbuf, sizeof sbuf, " killed by signal %d", ui->exit_status & 0x7f);
-        state = sbuf;
-    }
-    if (!ui->utf8 && state[0] == ' ' && state[1] != 'e' && state[1] != 'k')
-        state = ui->follow ? " > live" : " || live";
-    snprintf(right, sizeof right, "%s%s ", ui->title, state);
-    int w = ui->cols - x - 1;
-    if (w > 4) {
-        int len = tg_draw_text(0, ui->cols, 0, right, false);   /* measure only */
-        (void)len;
-        tg_paint_set(ui, TG_P_TAB);
-        size_t n = strlen(right);
-        const char *s = right;
-        /* keep the end (the state) when the title is too long */
-        while ((int)n > w) {
-            s++;
-            n--;
-        }
-        while (((unsigned char)*s & 0xc0) == 0x80) {
-            s++;
-            n--;
-        }
-        tg_draw_text(0, ui->cols - (int)n - 1 >= x ? ui->cols - (int)n : x + 1, w, s, false);
-        if (ui->warning[0] && ui->cols - x > 20) {
-            tg_paint_set(ui, TG_P_WARN);
-            tg_draw_text(0, x + 1, ui->cols - x - (int)n - 2, ui->warning, false);
-        }
+        snprintf(state, sizeof state, "%s live", ui->follow ? (ui->utf8 ? "▶" : ">") : "||");
+    else if (ui->ended && ui->exit_status >= 0 && (ui->exit_status & 0x7f) == 0)
+        snprintf(state, sizeof state, "exit %d", (ui->exit_status >> 8) & 0xff);
+    else if (ui->ended && ui->exit_status >= 0 && sigabbrev_np(ui->exit_status & 0x7f))
+        snprintf(state, sizeof state, "killed by SIG%s", sigabbrev_np(ui->exit_status & 0x7f));
+    else if (ui->ended && ui->exit_status >= 0)
+        snprintf(state, sizeof state, "killed by signal %d", ui->exit_status & 0x7f);
+    const char *slash = strrchr(ui->title, '/');
+    const char *title = slash && slash[1] ? slash + 1 : ui->title;
+    char right[400];
+    int room = ui->cols - x - 2;
+    snprintf(right, sizeof right, "%s%s%s", title, state[0] ? "  " : "", state);
+    if ((int)strlen(right) > room)
+        snprintf(right, sizeof right, "%s", state);
+    tg_paint_set(ui, TG_P_TAB);
+    int w = 0;
+    for (const char *p = right; *p; p++)
+        w += ((unsigned char)*p & 0xc0) != 0x80;
+    if (w <= room && w > 0)
+        tg_draw_text(0, ui->cols - w - 1, w, right, false);
+    if (ui->warning[0] && room - w > 12) {
+        tg_paint_set(ui, TG_P_WARN);
+        tg_draw_text(0, x + 1, room - w - 2, ui->warning, false);
     }
     tg_paint_set(ui, TG_P_TEXT);
 }
@@ -653,7 +640,16 @@ int tg_tui_live_pump(struct tg_tui_live *l, int timeout_ms)
     if (tg_term_quit_requested())
         ui->quit = true;
     catch_up(ui);
-    wtimeout(stdscr, timeout_ms < 0 ? 0 : timeout_ms);
+    /* wait for a key, but not past the next frame that is due */
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    if (ui->dirty) {
+        uint64_t since = mono_ns() - ui->last_draw_ns;
+        int due = since >= 100000000ull ? 0 : (int)((100000000ull - since) / 1000000ull) + 1;
+        if (due < timeout_ms)
+            timeout_ms = due;
+    }
+    wtimeout(stdscr, timeout_ms);
     for (int n = 0; n < 256 && !ui->quit; n++) {
         int r = wget_wch(stdscr, &ch);
         if (r == ERR)

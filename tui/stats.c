@@ -270,5 +270,5 @@ const struct tg_view_ops tg_stats_view = {
     .draw = draw,
     .request = request,
     .click = click,
-    .hint = "j/k select  s sort  r reverse  Enter show on the timeline  Tab views  ? help  q quit",
+    .hint = "?:help q:quit j/k:select s:sort r:reverse Enter:show on the timeline Tab:views",
 };

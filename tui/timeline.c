@@ -335,6 +335,6 @@ const struct tg_view_ops tg_timeline_view = {
     .draw = draw,
     .request = request,
     .click = click,
-    .hint = "h/l cursor  H/L pan  +/- zoom  z fit  n/N event  j/k lane  / find  Enter details"
-            "  Tab views  ? help  q quit",
+    .hint = "?:help q:quit h/l:cursor +/-:zoom z:fit n/N:event j/k:lane /:find Enter:details"
+            " H/L:pan Tab:views",
 };

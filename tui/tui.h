@@ -136,7 +136,8 @@ struct tg_tui_cell {
     uint8_t  mark;                  /* enum tg_tui_mark: the highest inside the slice */
     uint8_t  minor;                 /* the most telling other state present in the slice
                                        (0 if none): a short hold in a mostly free slice */
-    uint16_t count;                 /* lock lanes: waiters (contended) or holders (shared) */
+    uint16_t count;                 /* lock lanes: threads waiting */
+    uint16_t holders;               /* lock lanes: readers / semaphore units taken */
     uint32_t obj;                   /* thread lanes: object of the dominant state;
                                        lock lanes: owning thread lane */
     size_t   seg;                   /* a segment of the dominant state in the slice,

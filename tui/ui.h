@@ -87,6 +87,7 @@ struct tg_ui {
     int rows, cols;
 
     enum tg_view_id view;
+    int tab_x[TG_VIEW_COUNT + 1];   /* where the last frame drew the tabs (clicks) */
     bool help;
     bool quit;
     bool follow;

@@ -5,7 +5,7 @@
  * every run. Locks are this program's globals and stacks its functions,
  * so names and frames resolve like a real program's.
  *
- *   mktrace abba|semaphore|prodcons|race|big N  OUT.trace
+ *   mktrace abba|semaphore|prodcons|race|order OUT.trace
  */
 #include <errno.h>
 #include <signal.h>
@@ -338,10 +338,38 @@ static void race(void)
     finish(0);
 }
 
+/* ---- holds released out of order (lock A, lock B, unlock A), a wait
+ * inside a hold, a recursive mutex: what the Chrome export must still
+ * nest. ---- */
+static void order(void)
+{
+    uint32_t st = stack_of(func1, run);
+    struct th *m = start(0, 0, NULL, NULL);
+    struct th *t1 = start(1, 1 * MS, "Thread-1", run);
+    struct th *t2 = start(2, 2 * MS, "Thread-2", run);
+    emit(t1, 3 * MS, TG_EV_MUTEX_ACQ, 0, addr(&mutexA), st);
+    emit(t1, 4 * MS, TG_EV_MUTEX_ACQ, 0, addr(&mutexB), st);
+    emit(t2, 4 * MS + 500 * US, TG_EV_MUTEX_REQ, 0, addr(&mutexA), st);
+    emit(t1, 5 * MS, TG_EV_MUTEX_REL, 0, addr(&mutexA), st);
+    emit(t2, 5 * MS + 100 * US, TG_EV_MUTEX_ACQ, 0, addr(&mutexA), st);
+    emit(t2, 5 * MS + 200 * US, TG_EV_MUTEX_ACQ, TG_ARG(TG_MUTEX_RECURSIVE, 0, 0, TG_OK),
+         addr(&mutexA), st);
+    emit(t1, 6 * MS, TG_EV_MUTEX_REQ, 0, addr(&q_mutex), st);
+    emit(t2, 6 * MS + 500 * US, TG_EV_MUTEX_REL, 0, addr(&mutexA), st);
+    emit(t1, 7 * MS, TG_EV_MUTEX_ACQ, 0, addr(&q_mutex), st);
+    emit(t2, 7 * MS + 500 * US, TG_EV_MUTEX_REL, 0, addr(&mutexA), st);
+    emit(t1, 8 * MS, TG_EV_MUTEX_REL, 0, addr(&mutexB), st);
+    emit(t1, 9 * MS, TG_EV_MUTEX_REL, 0, addr(&q_mutex), st);
+    emit(t1, 10 * MS, TG_EV_THREAD_EXIT, 0, 0, 0);
+    emit(t2, 10 * MS, TG_EV_THREAD_EXIT, 0, 0, 0);
+    emit1(m, 11 * MS, TG_EV_PROCESS_EXIT, 0, 0, 0, 0, 0);
+    finish(0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: mktrace abba|semaphore|prodcons|race OUT.trace\n");
+        fprintf(stderr, "usage: mktrace abba|semaphore|prodcons|race|order OUT.trace\n");
         return 2;
     }
     setenv("TANGLE_CLOCK", "monotonic", 1);
@@ -362,6 +390,8 @@ int main(int argc, char **argv)
         prodcons();
     else if (strcmp(argv[1], "race") == 0)
         race();
+    else if (strcmp(argv[1], "order") == 0)
+        order();
     else
         return 2;
     return 0;
