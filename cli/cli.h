@@ -127,7 +127,7 @@ struct tg_launch {
     const char *tracer;           /* absolute path of libtangle.so */
     const char *trace_path;       /* absolute path given to the tracer */
     const char *watch;            /* or NULL */
-    int output_fd;                /* >= 0: PROGRAM's stdout and stderr go there */
+    int stdout_fd, stderr_fd;     /* >= 0: PROGRAM's stdout / stderr go there */
 };
 
 /* Starts PROGRAM with the tracer preloaded in its environment only (appended

@@ -146,11 +146,10 @@ pid_t tg_launch_spawn(const struct tg_launch *l)
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
     posix_spawn_file_actions_init(&actions);
     int err = 0;
-    if (l->output_fd >= 0) {
-        err = posix_spawn_file_actions_adddup2(&actions, l->output_fd, STDOUT_FILENO);
-        if (!err)
-            err = posix_spawn_file_actions_adddup2(&actions, l->output_fd, STDERR_FILENO);
-    }
+    if (l->stdout_fd >= 0)
+        err = posix_spawn_file_actions_adddup2(&actions, l->stdout_fd, STDOUT_FILENO);
+    if (!err && l->stderr_fd >= 0)
+        err = posix_spawn_file_actions_adddup2(&actions, l->stderr_fd, STDERR_FILENO);
     int spawn_err = err ? 0 : posix_spawnp(&pid, l->argv[0], &actions, &attr, l->argv, env);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);

@@ -294,25 +294,35 @@ void tg_run_kill_program(struct tg_run *r, int sig)
 
 /* ---- PROGRAM's output in live mode ---- */
 
-/* Moves what PROGRAM wrote to the pipe to the live view (or, when the view
- * is not showing, to tangle's stderr). Never blocks. */
+/* Moves what PROGRAM wrote to its stdout and stderr pipes to the live view,
+ * or, when the view is not showing (not started yet, or quit), to tangle's
+ * own stdout and stderr, so they stay apart. Never blocks. */
 static void pump_output(struct tg_run *r)
 {
     char buf[16384];
     ssize_t n;
 
-    if (r->output_fd < 0)
-        return;
-    while ((n = read(r->output_fd, buf, sizeof buf)) > 0) {
-        if (tg_run_session_live(r))
-            tg_run_session_output(r, buf, (size_t)n);
-        else if (write(STDERR_FILENO, buf, (size_t)n) < 0)
-            break;
+    for (int i = 0; i < 2; i++) {
+        if (r->output_fd[i] < 0)
+            continue;
+        while ((n = read(r->output_fd[i], buf, sizeof buf)) > 0) {
+            if (tg_run_session_live(r))
+                tg_run_session_output(r, buf, (size_t)n);
+            else if (write(i == 0 ? STDOUT_FILENO : STDERR_FILENO, buf, (size_t)n) < 0)
+                break;
+        }
+        if (n == 0) {             /* every writer closed it */
+            close(r->output_fd[i]);
+            r->output_fd[i] = -1;
+        }
     }
-    if (n == 0) {                 /* every writer closed it */
-        close(r->output_fd);
-        r->output_fd = -1;
-    }
+}
+
+static void close_output(struct tg_run *r)
+{
+    for (int i = 0; i < 2; i++)
+        if (r->output_fd[i] >= 0)
+            close(r->output_fd[i]);
 }
 
 /* ---- the follow loop ---- */
@@ -404,8 +414,8 @@ static void follow(struct tg_run *r)
 
 int tg_cmd_run(int argc, char **argv)
 {
-    struct tg_run r = { .child = -1, .pidfd = -1, .output_fd = -1 };
-    int pipefd[2] = { -1, -1 };
+    struct tg_run r = { .child = -1, .pidfd = -1, .output_fd = { -1, -1 } };
+    int out[2] = { -1, -1 }, err[2] = { -1, -1 };
     int status = parse_options(argc, argv, &r.o);
 
     if (status)
@@ -429,7 +439,7 @@ int tg_cmd_run(int argc, char **argv)
     }
 
     /* live mode: PROGRAM's output is shown in the view, not over it */
-    if (r.o.live && pipe2(pipefd, O_CLOEXEC) < 0) {
+    if (r.o.live && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)) {
         tg_cli_error("cannot create a pipe for --live: %s", strerror(errno));
         free(tracer);
         return TG_STATUS_FAILED;
@@ -440,7 +450,7 @@ int tg_cmd_run(int argc, char **argv)
     install_handlers();
     block_forwarded(SIG_BLOCK);
     struct tg_launch l = { .argv = r.o.argv, .tracer = tracer, .trace_path = r.trace_path,
-                           .watch = r.o.watch, .output_fd = pipefd[1] };
+                           .watch = r.o.watch, .stdout_fd = out[1], .stderr_fd = err[1] };
     r.start_ns = tg_run_now_ns();
     r.child = tg_launch_spawn(&l);
     int spawn_errno = errno;
@@ -448,15 +458,17 @@ int tg_cmd_run(int argc, char **argv)
         forward_pid = r.child;
     block_forwarded(SIG_UNBLOCK);
     free(tracer);
-    if (pipefd[1] >= 0) {
-        close(pipefd[1]);
-        r.output_fd = pipefd[0];
-        fcntl(r.output_fd, F_SETFL, O_NONBLOCK);
+    if (r.o.live) {
+        close(out[1]);
+        close(err[1]);
+        r.output_fd[0] = out[0];
+        r.output_fd[1] = err[0];
+        fcntl(out[0], F_SETFL, O_NONBLOCK);
+        fcntl(err[0], F_SETFL, O_NONBLOCK);
     }
     if (r.child < 0) {
         tg_cli_error("cannot run %s: %s", r.o.argv[0], strerror(spawn_errno));
-        if (r.output_fd >= 0)
-            close(r.output_fd);
+        close_output(&r);
         unlink(r.trace_path);
         return (int)-r.child;
     }
@@ -465,8 +477,7 @@ int tg_cmd_run(int argc, char **argv)
     follow(&r);
     status = tg_run_finish(&r);
     pump_output(&r);
-    if (r.output_fd >= 0)
-        close(r.output_fd);
+    close_output(&r);
 
     if (r.pidfd >= 0)
         close(r.pidfd);

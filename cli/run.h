@@ -31,7 +31,7 @@ struct tg_run {
     uint64_t end_trace_ns;        /* PROGRAM's end as a trace time; UINT64_MAX unknown */
     uint64_t last_ts;             /* time of the last event read */
     bool killed_by_tangle;        /* ended after a deadlock (--on-deadlock) */
-    int output_fd;                /* --live: read end of PROGRAM's stdout+stderr, else -1 */
+    int output_fd[2];             /* --live: read ends of PROGRAM's stdout and stderr, else -1 */
 
     struct tg_trace *trace;       /* NULL until the tracer initialised it */
     bool trace_failed;            /* unreadable or corrupt: reported once */

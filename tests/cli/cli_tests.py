@@ -242,6 +242,18 @@ def check_stdout(tmp):
            "program's stderr comes first, unchanged", traced.err[:300])
 
 
+def check_live_without_terminal(tmp):
+    """--live when the view cannot start (no terminal): PROGRAM's stdout and
+    stderr still arrive where they would without it, apart."""
+    if "view" not in tangle("--version").out.split("\n")[1].split():
+        skip("the live view (view.c) is not built in this version")
+    trace = os.path.join(tmp, "live.trace")
+    r = tangle("run", "--live", "-o", trace, "--", "/bin/sh", "-c", "echo out; echo err >&2")
+    ok(r.status == 0, "--live without a terminal still runs PROGRAM", r.err)
+    ok(r.out == "out\n", "PROGRAM's stdout on tangle's stdout", repr(r.out))
+X
+
+
 def check_unwritable_output(tmp):
     marker = os.path.join(tmp, "started")
     r = tangle("run", "-o", os.path.join(tmp, "no-such-dir", "x.trace"), "--",
@@ -507,6 +519,7 @@ CHECKS = {
     "exit-status": check_exit_status,
     "stdout": check_stdout,
     "unwritable-output": check_unwritable_output,
+    "live-without-terminal": check_live_without_terminal,
     "default-trace": check_default_trace_name,
     "static-program": check_static_program,
     "survivor": check_survivor,
