@@ -251,7 +251,8 @@ def check_live_without_terminal(tmp):
     r = tangle("run", "--live", "-o", trace, "--", "/bin/sh", "-c", "echo out; echo err >&2")
     ok(r.status == 0, "--live without a terminal still runs PROGRAM", r.err)
     ok(r.out == "out\n", "PROGRAM's stdout on tangle's stdout", repr(r.out))
-X
+    lines = r.err.splitlines()
+    ok("err" in lines and "out" not in lines, "PROGRAM's stderr on tangle's stderr", repr(r.err))
 
 
 def check_unwritable_output(tmp):
