@@ -379,6 +379,38 @@ static const char *site_function(struct tg_report *r, const struct tg_finding *f
     return rp_site_frame(r, f->process, stack, &fr) && fr.function ? fr.function : NULL;
 }
 
+/* A race's fix from the locks each access held (the lockset): one side
+ * with a lock the other lacks makes it obvious. */
+static void race_fix(struct tg_report *r, const struct tg_finding *f, char *buf, size_t len)
+{
+    char mem[512], lock[512];
+
+    rp_mem_name(r, f, mem, sizeof mem);
+    if (f->nsteps >= 2) {
+        for (int i = 0; i < 2; i++) {
+            const struct tg_step *has = &f->steps[i], *lacks = &f->steps[1 - i];
+            for (uint32_t k = 0; k < has->nothers; k++) {
+                bool shared = false;
+                for (uint32_t m = 0; m < lacks->nothers; m++)
+                    shared |= lacks->others[m].obj == has->others[k].obj;
+                if (shared)
+                    continue;
+                const char *fn = site_function(r, f, lacks->stack);
+                snprintf(buf, len, "the %s in %s holds %s, the %s in %s does not: take %s "
+                         "around that %s too (or make both accesses atomic)",
+                         has->access & 1 ? "write" : "read", site_function(r, f, has->stack) ?
+                         site_function(r, f, has->stack) : rp_thread_name(r, has->thread),
+                         rp_obj_name(r, f, has->others[k].obj, lock, sizeof lock),
+                         lacks->access & 1 ? "write" : "read", fn ? fn : rp_thread_name(r, lacks->thread),
+                         lock, lacks->access & 1 ? "write" : "read");
+                return;
+            }
+        }
+    }
+    snprintf(buf, len, "protect every access to %s with one lock, or make the accesses atomic",
+             mem);
+}
+
 const char *rp_fix(struct tg_report *r, const struct tg_finding *f, char *buf, size_t len)
 {
     char a[512], c[512];
@@ -460,12 +492,31 @@ const char *rp_fix(struct tg_report *r, const struct tg_finding *f, char *buf, s
                      "recursive mutex");
             break;
         default:
-            snprintf(buf, len, "check what the pthread call returns and why it failed");
+            switch (s0->result) {
+            case TG_BUSY:
+                snprintf(buf, len, "%s is still locked or in use: unlock it and join the "
+                         "threads that use it first", rp_obj_name(r, f, s0->obj, a, sizeof a));
+                break;
+            case TG_INVAL:
+                snprintf(buf, len, "%s is not a valid object here: initialise it first and do "
+                         "not use it after destroying it", rp_obj_name(r, f, s0->obj, a, sizeof a));
+                break;
+            case TG_PERM:
+                snprintf(buf, len, "only the thread that holds %s may unlock it",
+                         rp_obj_name(r, f, s0->obj, a, sizeof a));
+                break;
+            case TG_DEADLK:
+                snprintf(buf, len, "the thread already holds %s (or joins itself): unlock "
+                         "first", rp_obj_name(r, f, s0->obj, a, sizeof a));
+                break;
+            default:
+                snprintf(buf, len, "check what %s returns and handle the error",
+                         rp_call_name(s0->event));
+            }
         }
         break;
     case TG_FIND_RACE:
-        snprintf(buf, len, "protect every access to %s with one lock, or make the accesses "
-                 "atomic", rp_mem_name(r, f, a, sizeof a));
+        race_fix(r, f, buf, len);
         break;
     }
     return buf;

@@ -110,7 +110,7 @@ static void step_text(struct tg_report *r, const struct tg_finding *f, const str
                 fprintf(out, " is blocked in %s on ", rp_call_name(s->event));
                 lock_ref(r, f, s->obj, out);
             }
-            fprintf(out, " at %s:\n", site);
+            fprintf(out, "\n  at %s:\n", site);
             stack_lines(r, f->process, s->stack, out);
             break;
         }
@@ -140,7 +140,7 @@ static void step_text(struct tg_report *r, const struct tg_finding *f, const str
         thread_ref(r, s->thread, out);
         fprintf(out, " called %s on ", rp_call_name(s->event));
         lock_ref(r, f, s->obj, out);
-        fprintf(out, " at %s, when no thread was waiting:\n", site);
+        fprintf(out, " when no thread was waiting,\n  at %s:\n", site);
         stack_lines(r, f->process, s->stack, out);
         break;
     case TG_ROLE_CALL:
@@ -150,7 +150,7 @@ static void step_text(struct tg_report *r, const struct tg_finding *f, const str
         if (s->result != TG_OK)
             fprintf(out, " (it returned %s)", tg_result_name(s->result));
         holding_line(r, f, s, out);
-        fprintf(out, " at %s:\n", site);
+        fprintf(out, "\n  at %s:\n", site);
         stack_lines(r, f->process, s->stack, out);
         break;
     case TG_ROLE_OWNER:
