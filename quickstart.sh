@@ -45,6 +45,22 @@ case "$what" in
     echo "quickstart: tangle exited with $status (66 = findings); browse it with: build/cli/tangle view abba.trace" >&2
     [ "$status" -eq 66 ] ;;
   test)
+    # tests/reports validates SARIF against the SARIF 2.1.0 schema: ajv and
+    # the schema (shipped in @microsoft/jest-sarif) from the npm registry,
+    # installed once per build directory; the demo does not need them
+    if [ ! -f build/npm/node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json ] ||
+       [ ! -d build/npm/node_modules/ajv ]; then
+      if ! command -v npm >/dev/null; then
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        echo "quickstart: installing nodejs npm" >&2
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+      fi
+      echo "quickstart: installing the SARIF validator in build/npm" >&2
+      npm install --prefix build/npm --no-audit --no-fund --no-save --loglevel=error \
+        @microsoft/jest-sarif@1.0.0-beta.0 ajv@6.12.6 >/dev/null
+    fi
     set +e
     meson test -C build --print-errorlogs --num-processes 2
     status=$?
