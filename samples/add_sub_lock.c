@@ -5,8 +5,13 @@
  * the two loops run one after the other and main prints 0 after joining.
  * add_sub_nolock is the same program without the lock.
  *
+ * With a second argument `each`, each update takes and releases the lock
+ * on its own (2 x iterations lock pairs): not the note's code, but the
+ * lock-heavy workload the overhead bench measures (bench/run_overhead.sh).
+ *
  * verdict: clean
- * args: [iterations] - loop count of each thread (default 2000000)
+ * args: [iterations] [each] - loop count of each thread (default 2000000);
+ *       `each`: lock around every update instead of the whole loop
  */
 #include "common.h"
 
@@ -18,11 +23,20 @@
 long a = 0;
 pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long iterations = 2000000;
+static int lock_each;                   /* 1: one lock pair per update */
 
 static void *add_f(void *arg)
 {
     pthread_mutex_t *l = arg;
 
+    if (lock_each) {
+        for (long i = 0; i < iterations; i++) {
+            CHECK(pthread_mutex_lock(l));
+            a += 1;
+            CHECK(pthread_mutex_unlock(l));
+        }
+        return NULL;
+    }
     CHECK(pthread_mutex_lock(l));
     for (long i = 0; i < iterations; i++) {
         a += 1;
@@ -36,6 +50,14 @@ static void *sub_f(void *arg)
 {
     pthread_mutex_t *l = arg;
 
+    if (lock_each) {
+        for (long i = 0; i < iterations; i++) {
+            CHECK(pthread_mutex_lock(l));
+            a -= 1;
+            CHECK(pthread_mutex_unlock(l));
+        }
+        return NULL;
+    }
     CHECK(pthread_mutex_lock(l));
     for (long i = 0; i < iterations; i++) {
         a -= 1;
@@ -49,8 +71,13 @@ int main(int argc, char **argv)
 {
     pthread_t t1, t2;
 
-    sample_init(argc, argv, 1, "[iterations]");
+    sample_init(argc, argv, 2, "[iterations] [each]");
     iterations = arg_long(argc, argv, 1, iterations, 0, LONG_MAX);
+    if (argc > 2) {
+        if (strcmp(argv[2], "each") != 0)
+            usage_exit();
+        lock_each = 1;
+    }
 
     start_thread(&t1, add_f, &lock, "Thread-1");
     start_thread(&t2, sub_f, &lock, "Thread-2");
