@@ -136,6 +136,8 @@ TG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
     int r = REAL(pthread_mutex_init)(m, attr);
     unsigned bits = r == 0 ? mutex_bits(m, false) : 0;
     record(t, __builtin_frame_address(0), TG_EV_MUTEX_INIT, m, tg_with_result(bits, r));
+    if (r == 0)
+        tg_sync(TG_EV_MUTEX_INIT, TG_OBJ(m), bits);
     return r;
 }
 
@@ -147,6 +149,8 @@ TG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     unsigned bits = mutex_bits(m, false);
     int r = REAL(pthread_mutex_destroy)(m);
     record(t, __builtin_frame_address(0), TG_EV_MUTEX_DESTROY, m, tg_with_result(bits, r));
+    if (r == 0)
+        tg_sync(TG_EV_MUTEX_DESTROY, TG_OBJ(m), bits);
     return r;
 }
 
@@ -254,6 +258,8 @@ TG_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr
     int r = REAL(pthread_rwlock_init)(rw, attr);
     unsigned bits = r == 0 ? rwlock_bits(rw, false) : 0;
     record(t, __builtin_frame_address(0), TG_EV_RW_INIT, rw, tg_with_result(bits, r));
+    if (r == 0)
+        tg_sync(TG_EV_RW_INIT, TG_OBJ(rw), bits);
     return r;
 }
 
@@ -265,6 +271,8 @@ TG_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
     unsigned bits = rwlock_bits(rw, false);
     int r = REAL(pthread_rwlock_destroy)(rw);
     record(t, __builtin_frame_address(0), TG_EV_RW_DESTROY, rw, tg_with_result(bits, r));
+    if (r == 0)
+        tg_sync(TG_EV_RW_DESTROY, TG_OBJ(rw), bits);
     return r;
 }
 
@@ -390,6 +398,8 @@ TG_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
     int r = REAL(pthread_spin_init)(s, pshared);
     record(t, __builtin_frame_address(0), TG_EV_SPIN_INIT, (void *)s,
            tg_with_result(TG_ARG(0, pshared == PTHREAD_PROCESS_SHARED, 0, 0), r));
+    if (r == 0)
+        tg_sync(TG_EV_SPIN_INIT, TG_OBJ(s), 0);
     return r;
 }
 
@@ -400,6 +410,8 @@ TG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
         return tg_pass_pthread_spin_destroy(s);
     int r = REAL(pthread_spin_destroy)(s);
     record(t, __builtin_frame_address(0), TG_EV_SPIN_DESTROY, (void *)s, tg_with_result(0, r));
+    if (r == 0)
+        tg_sync(TG_EV_SPIN_DESTROY, TG_OBJ(s), 0);
     return r;
 }
 

@@ -50,6 +50,8 @@ TG_EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *att
         return tg_pass_pthread_cond_init(c, attr);
     int r = REAL(pthread_cond_init)(c, attr);
     cond_record(t, __builtin_frame_address(0), TG_EV_COND_INIT, c, tg_with_result(0, r));
+    if (r == 0)
+        tg_sync(TG_EV_COND_INIT, TG_OBJ(c), 0);
     return r;
 }
 
@@ -60,6 +62,8 @@ TG_EXPORT int pthread_cond_destroy(pthread_cond_t *c)
         return tg_pass_pthread_cond_destroy(c);
     int r = REAL(pthread_cond_destroy)(c);
     cond_record(t, __builtin_frame_address(0), TG_EV_COND_DESTROY, c, tg_with_result(0, r));
+    if (r == 0)
+        tg_sync(TG_EV_COND_DESTROY, TG_OBJ(c), 0);
     return r;
 }
 
@@ -203,6 +207,8 @@ TG_EXPORT int sem_init(sem_t *s, int pshared, unsigned int value)
     tg_emit1(t, TG_EV_SEM_INIT, TG_ARG(0, pshared != 0, 0, tg_result(err)), TG_OBJ(s), stack,
              tg_now(), value, (uint64_t)(pshared != 0));
     tg_idle(t);
+    if (r == 0)
+        tg_sync(TG_EV_SEM_INIT, TG_OBJ(s), 0);
     return r;
 }
 
@@ -213,6 +219,8 @@ TG_EXPORT int sem_destroy(sem_t *s)
         return tg_pass_sem_destroy(s);
     int r = REAL(sem_destroy)(s);
     sem_record(t, __builtin_frame_address(0), TG_EV_SEM_DESTROY, s, tg_with_result(0, sem_err(r)));
+    if (r == 0)
+        tg_sync(TG_EV_SEM_DESTROY, TG_OBJ(s), 0);
     return r;
 }
 
@@ -285,6 +293,8 @@ TG_EXPORT int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierat
     uint32_t stack = TG_STACK(t);
     tg_emit1(t, TG_EV_BARRIER_INIT, tg_with_result(0, r), TG_OBJ(b), stack, tg_now(), count, 0);
     tg_idle(t);
+    if (r == 0)
+        tg_sync(TG_EV_BARRIER_INIT, TG_OBJ(b), 0);
     return r;
 }
 
@@ -298,6 +308,8 @@ TG_EXPORT int pthread_barrier_destroy(pthread_barrier_t *b)
     uint32_t stack = TG_STACK(t);
     tg_emit(t, TG_EV_BARRIER_DESTROY, tg_with_result(0, r), TG_OBJ(b), stack, tg_now());
     tg_idle(t);
+    if (r == 0)
+        tg_sync(TG_EV_BARRIER_DESTROY, TG_OBJ(b), 0);
     return r;
 }
 
@@ -328,15 +340,19 @@ TG_EXPORT int pthread_barrier_wait(pthread_barrier_t *b)
 
 struct once_call {
     void (*init)(void);
+    pthread_once_t *once;
     uint64_t done_tick;
 };
 static TG_TLS struct once_call *once_current;
 
+/* Runs the user's routine; the release for the race runtime happens here,
+ * before glibc marks the once done and lets the waiters go. */
 static void once_trampoline(void)
 {
     struct once_call *call = once_current;
     call->init();
     call->done_tick = tg_now();
+    tg_sync(TG_EV_ONCE_BEGIN, TG_OBJ(call->once), 0);
 }
 
 TG_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void))
@@ -348,7 +364,7 @@ TG_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void))
     uint32_t stack = TG_STACK(t);
     tg_emit(t, TG_EV_ONCE_BEGIN, 0, TG_OBJ(once), stack, tg_now());
     tg_idle(t);
-    struct once_call call = { init, 0 };
+    struct once_call call = { init, once, 0 };
     struct once_call *outer = once_current;   /* pthread_once inside an init routine */
     once_current = &call;
     int r = REAL(pthread_once)(once, once_trampoline);
@@ -357,8 +373,6 @@ TG_EXPORT int pthread_once(pthread_once_t *once, void (*init)(void))
     tg_emit(t, TG_EV_ONCE_END, tg_with_result(0, r), TG_OBJ(once), stack,
             call.done_tick ? call.done_tick : tg_now());
     tg_idle(t);
-    if (call.done_tick)
-        tg_sync(TG_EV_ONCE_BEGIN, TG_OBJ(once), 0);   /* ran it: release */
     tg_sync(TG_EV_ONCE_END, TG_OBJ(once), 0);
     return r;
 }

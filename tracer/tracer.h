@@ -24,15 +24,19 @@ extern const size_t tg_tracer_nhooks;
 void *tg_tracer_real(size_t i);
 
 /* Happens-before notifications for the race runtime: KIND is the event the
- * hook records (enum tg_event_kind: MUTEX_ACQ, MUTEX_REL, RD_ACQ, WR_ACQ,
- * RW_REL, SPIN_ACQ, SPIN_REL, COND_WAIT, COND_WOKE, SEM_ACQ, SEM_POST,
- * BARRIER_WAIT, BARRIER_DONE, ONCE_END, THREAD_CREATE, THREAD_START,
- * THREAD_EXIT, JOIN_DONE; the try kinds when they succeed), OBJ the object
- * (for COND_WAIT/COND_WOKE: the mutex), ARG the record's arg byte.
- * Releasing kinds (…_REL, COND_WAIT, SEM_POST, BARRIER_WAIT, THREAD_CREATE,
- * THREAD_EXIT) are reported before the real call, acquiring kinds after it
- * succeeded, so a vector-clock runtime sees them in happens-before order.
- * Called on the hooked thread, outside tangle's re-entry guard. */
+ * hook records (enum tg_event_kind), OBJ the object, ARG the record's arg
+ * byte. Acquiring kinds are reported after the real call succeeded:
+ * MUTEX_ACQ, MUTEX_TRY, RD_ACQ, RD_TRY, WR_ACQ, WR_TRY, SPIN_ACQ, SPIN_TRY,
+ * COND_WOKE (OBJ = the mutex), SEM_ACQ, SEM_TRY, BARRIER_DONE, ONCE_END
+ * (every caller), JOIN_DONE (OBJ = the pthread_t), THREAD_START (OBJ = the
+ * thread's own index, before its start routine runs). Releasing kinds are
+ * reported before the real call: MUTEX_REL, RW_REL, SPIN_REL, COND_WAIT
+ * (OBJ = the mutex), SEM_POST, BARRIER_WAIT, THREAD_CREATE (OBJ = the
+ * child's index), THREAD_EXIT (OBJ = pthread_self), and ONCE_BEGIN, which
+ * only the thread that ran the init routine reports, after it returned.
+ * INIT and DESTROY kinds are reported after they succeeded (a new object
+ * has no past). Called on the hooked thread, outside tangle's re-entry
+ * guard. */
 typedef void (*tg_tracer_sync_fn)(unsigned kind, uint64_t obj, unsigned arg);
 void tg_tracer_set_sync(tg_tracer_sync_fn fn);
 
