@@ -46,6 +46,10 @@ void tg_writer_unlock(struct tg_writer *w);
  * OWNER and publishes it in chunks_used. */
 int tg_writer_claim_locked(struct tg_writer *w, uint32_t owner, uint32_t seq,
                            uint64_t tick_base, struct tg_chunk_header **out);
+/* A closed chunk's pages past its records go back to the file system (the
+ * file keeps its size; the hole reads as zeroes): a short-lived thread
+ * costs a page of disk, not a chunk. */
+void tg_writer_release_tail(struct tg_writer *w, const struct tg_chunk_header *c);
 /* Whether chunk IDX lies inside this process's mapping. */
 bool tg_writer_mapped(const struct tg_writer *w, uint64_t idx);
 /* Meta records of a process's start: PROCESS, CALIB, the module map. */

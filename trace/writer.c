@@ -169,6 +169,21 @@ int tg_writer_claim_locked(struct tg_writer *w, uint32_t owner, uint32_t seq,
     return 0;
 }
 
+void tg_writer_release_tail(struct tg_writer *w, const struct tg_chunk_header *c)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t start = (uint64_t)((const uint8_t *)(c + 1) - (const uint8_t *)w->hdr)
+                     + __atomic_load_n(&c->used, __ATOMIC_ACQUIRE);
+    start = (start + page - 1) / page * page;
+    uint64_t end = (uint64_t)((const uint8_t *)c - (const uint8_t *)w->hdr) + TG_CHUNK_SIZE;
+    if (start >= end || tg_writer_lock(w) < 0)
+        return;
+    if (check_fd(w) == 0)
+        fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+                  (off_t)(end - start));
+    tg_writer_unlock(w);
+}
+
 /* Maps the whole reservation: pages past the end of the file are never
  * touched, and growing the file makes them valid in every process. */
 static int map_file(struct tg_writer *w)

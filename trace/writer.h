@@ -138,7 +138,9 @@ void tg_stream_init(struct tg_stream *s, struct tg_writer *w, uint32_t thread);
  * Returns NULL (and counts the record lost) if no space can be had. */
 struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
                                          uint64_t tick);
-/* Closes the stream's chunk (thread end). */
+/* Closes the stream's chunk (thread end, and the exiting thread at process
+ * end): readers stop waiting on it, and the chunk's pages past its records
+ * go back to the file system (a hole; one system call). */
 void tg_stream_close(struct tg_stream *s);
 
 /* Reserves a record and NSLOTS payload slots; returns NULL if lost. The

@@ -110,6 +110,7 @@ void tg_stream_close(struct tg_stream *s)
     if (s->chunk) {
         tg_stream_commit(s);
         __atomic_store_n(&s->chunk->closed, 1, __ATOMIC_RELEASE);
+        tg_writer_release_tail(s->w, s->chunk);
     }
     s->chunk = NULL;
     s->pos = s->end = NULL;

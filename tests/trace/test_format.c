@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -412,5 +413,36 @@ Test(format, merge_order_many_streams)
         cr_assert_eq(e->obj, seq_obj(k, got[k]));
         got[k]++;
     }
+    ev_list_free(&l);
+}
+
+/* Short-lived threads: a closed chunk gives back the pages past its
+ * records, so each costs a page of disk rather than a 64 KiB chunk. */
+Test(format, closed_chunks_give_back_their_unused_pages)
+{
+    char path[PATH_MAX];
+    tmp_trace_path(path, sizeof path);
+    static struct tg_writer w;
+    open_mono(&w, path);
+    enum { THREADS = 64 };
+    for (uint32_t k = 0; k < THREADS; k++) {
+        struct tg_stream s;
+        tg_stream_init(&s, &w, tg_writer_new_thread(&w));
+        for (uint32_t i = 0; i < 5; i++)
+            tg_stream_emit(&s, TG_EV_MUTEX_ACQ, 0, seq_obj(k, i), 0, tg_tick(w.clock));
+        tg_stream_close(&s);
+    }
+    struct stat st;
+    cr_assert_eq(fstat(w.fd, &st), 0);
+    cr_assert_geq((uint64_t)st.st_size, (uint64_t)THREADS * TG_CHUNK_SIZE);
+    uint64_t disk = (uint64_t)st.st_blocks * 512;
+    /* fallocate'd growth slack is still there; the chunks' tails are not */
+    cr_assert_lt(disk, (uint64_t)st.st_size / 2, "%lu bytes on disk for a %lu-byte file",
+                 disk, (uint64_t)st.st_size);
+    tg_writer_finish(&w, 0);
+    struct ev_list l;
+    cr_assert_eq(read_all(path, &l, NULL), 0);
+    cr_assert_eq(l.end, 0);
+    cr_assert_eq(l.n, THREADS * 5);
     ev_list_free(&l);
 }
