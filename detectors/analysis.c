@@ -30,6 +30,7 @@ void tg_analysis_free(struct tg_analysis *a)
 {
     if (!a)
         return;
+    rc_free(a);
     wg_free(a);
     lg_free(a);
     st_free(a);
@@ -80,6 +81,7 @@ int tg_analysis_feed(struct tg_analysis *a, const struct tg_ev *ev)
         t->seen = true;
     uint8_t okind, mode;
     lock_kind(ev->kind, &okind, &mode);
+    rc_feed(a, ev);             /* races: before the holds change */
 
     switch (ev->kind) {
     case TG_EV_LOST:

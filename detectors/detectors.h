@@ -187,7 +187,7 @@ struct tg_analysis_keys {
     uint64_t (*object)(void *ctx, const struct tg_obj_ref *obj);
 };
 
-#define TG_SETTLE_NS_DEFAULT 250000000ull   /* 250 ms */
+#define TG_SETTLE_NS_DEFAULT 200000000ull   /* 200 ms: 4x the reader's follow grace */
 
 struct tg_analysis_config {
     uint64_t settle_ns;         /* 0: TG_SETTLE_NS_DEFAULT */

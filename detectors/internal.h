@@ -107,7 +107,7 @@ struct dthread {
     bool     wtimed, wpshared, blocked, wedges;
     uint16_t wevent;
     uint32_t wobj, wtarget, wstack, wserial;
-    uint64_t wts;
+    uint64_t wts, wpthread;     /* wpthread: the pthread_t a join names */
     /* the mutex a condition wait gave back, re-held when it returns */
     struct dheld cond_held;
     bool     cond_has_held;
@@ -198,6 +198,7 @@ struct tg_analysis {
     struct dproc **procs;       /* by process index */
     uint32_t capprocs;
     uint32_t first_process;
+    uint32_t unresolved_joins;  /* joins whose target has not been seen yet */
     uint32_t g_live, g_pending, g_blocked;
 
     struct dmap edgemap;        /* (from << 32 | to) -> edge id */
@@ -219,6 +220,8 @@ struct tg_analysis {
     const struct tg_finding **view;
     uint32_t nview, capview;
     bool     view_dirty;
+
+    struct rc_watch *race;      /* detectors/race/: happens-before over the trace */
 };
 
 #define PAGE_BITS 10
@@ -315,5 +318,10 @@ uint64_t fd_stack_key(struct tg_analysis *a, uint32_t stack);
 uint32_t fd_min_rotation(const uint64_t *h, uint32_t n);
 void fd_free(struct tg_analysis *a);
 void obj_ref_fill(struct tg_analysis *a, uint32_t obj, struct tg_obj_ref *out);
+
+/* detectors/race/ (race_int.h): RACE and WATCH_ACCESS events into race
+ * findings; fed every event before the bookkeeping above sees it */
+void rc_feed(struct tg_analysis *a, const struct tg_ev *ev);
+void rc_free(struct tg_analysis *a);
 
 #endif

@@ -11,6 +11,7 @@
 
 static void oom(struct tg_analysis *a) { a->oom = true; }
 static void set_blocked(struct tg_analysis *a, struct dthread *t, bool on);
+static void resolve_joins(struct tg_analysis *a, uint32_t index, const struct tg_ev *ev);
 
 struct dthread *st_thread(struct tg_analysis *a, uint32_t index)
 {
@@ -427,6 +428,8 @@ void st_wait_end(struct tg_analysis *a, struct dthread *t, const struct tg_ev *e
 {
     if (t->wait == TG_WAIT_NONE)
         return;
+    if (t->wait == TG_WAIT_JOIN && t->wtarget == NONE && !t->wtimed && a->unresolved_joins)
+        a->unresolved_joins--;
     if (t->wait == TG_WAIT_JOIN && t->wtarget != NONE) {
         struct dthread *target = st_thread(a, t->wtarget);
         if (target && target->joiner != NONE && a->threads[target->joiner] == t)
@@ -666,6 +669,8 @@ void st_thread_start(struct tg_analysis *a, const struct tg_ev *ev)
     t->pthread = ev->obj;
     if (dmap_put(&a->pthmap, ev->process, ev->obj, ev->thread) < 0)
         oom(a);
+    if (a->unresolved_joins)
+        resolve_joins(a, ev->thread, ev);
     if (inherit) {
         /* it is the forking thread's copy: it holds what that thread held
          * (the same addresses, in this process) */
@@ -697,7 +702,14 @@ void st_thread_create(struct tg_analysis *a, const struct tg_ev *ev)
         return;
     uint32_t child = (uint32_t)ev->p0;
     struct dthread *c = st_thread(a, child);
-    if (!c || c->state != TH_UNKNOWN)
+    if (!c)
+        return;
+    /* the creator may join it before its first event: know its pthread_t now */
+    if (ev->obj && c->state != TH_DEAD && dmap_put(&a->pthmap, ev->process, ev->obj, child) < 0)
+        oom(a);
+    if (ev->obj && !c->pthread)
+        c->pthread = ev->obj;
+    if (c->state != TH_UNKNOWN)
         return;
     struct dproc *p = st_proc(a, ev->process);
     c->state = TH_PENDING;          /* created, its first event not seen yet */
@@ -757,10 +769,29 @@ void st_join(struct tg_analysis *a, const struct tg_ev *ev, bool done)
     struct dthread *tt = target != NONE ? st_thread(a, target) : NULL;
     st_wait_begin(a, t, ev, TG_WAIT_JOIN, NONE, ev->timed);
     t->wtarget = target;
+    t->wpthread = ev->obj;
+    if (target == NONE && !ev->timed)
+        a->unresolved_joins++;
     if (!ev->timed && thread_alive(tt) && target != ev->thread) {
         tt->joiner = ev->thread;
         set_blocked(a, t, true);
         wg_blocked(a, ev->thread, ev);
+    }
+}
+
+/* A thread just started: a join that named its pthread_t before now waits for it. */
+static void resolve_joins(struct tg_analysis *a, uint32_t index, const struct tg_ev *ev)
+{
+    for (uint32_t i = 0; i < a->capthreads && a->unresolved_joins; i++) {
+        struct dthread *j = a->threads[i];
+        if (!j || j->wait != TG_WAIT_JOIN || j->wtarget != NONE || j->wtimed ||
+            j->process != ev->process || j->wpthread != ev->obj || i == index)
+            continue;
+        a->unresolved_joins--;
+        j->wtarget = index;
+        a->threads[index]->joiner = i;
+        set_blocked(a, j, true);
+        wg_blocked(a, i, ev);
     }
 }
 

@@ -239,6 +239,30 @@ Test(deadlock, main_joins_a_thread_blocked_on_a_lock_main_holds)
     cr_assert(saw_join && saw_lock);
 }
 
+Test(deadlock, join_before_the_target_started)
+{
+    /* seen in a real run: main's JOIN_REQ is older than the child's start */
+    start(0);
+    lock(0, LA);
+    create(0, 1);
+    join_req(0, 1, false);
+    start(1);
+    req(1, LA);
+    cr_assert_eq(tg_analysis_tick(A, NOW + SETTLE), 1);
+    cr_assert_eq(only(TG_FIND_DEADLOCK)->sub, TG_DEADLOCK_CYCLE);
+}
+
+Test(deadlock, join_of_a_thread_known_only_when_it_starts)
+{
+    start(0);
+    lock(0, LA);
+    join_req(0, 5, false);      /* no THREAD_CREATE seen for it */
+    start(5);
+    req(5, LA);
+    tg_analysis_finish(A);
+    cr_assert_eq(only(TG_FIND_DEADLOCK)->sub, TG_DEADLOCK_CYCLE);
+}
+
 Test(deadlock, lost_wakeup)
 {
     /* the worker signals before main waits; main then waits forever */
