@@ -114,6 +114,10 @@ size_t rp_frames(struct tg_report *r, uint32_t process, uint32_t stack,
 bool rp_site_frame(struct tg_report *r, uint32_t process, uint32_t stack, struct tg_frame *out);
 /* "func file:line" of rp_site_frame, or "an unknown place". Returns BUF. */
 const char *rp_site(struct tg_report *r, uint32_t process, uint32_t stack, char *buf, size_t len);
+/* Where step S happened: rp_site of its stack, or its pc (a watched
+ * access) when it has no stack. Returns BUF. */
+const char *rp_step_site(struct tg_report *r, const struct tg_finding *f,
+                         const struct tg_step *s, char *buf, size_t len);
 /* An object as reports name it: "mutexA", "fork_[3]", "mutex initialised at
  * func file:line", "thread Thread-2" for a join target. Returns BUF. */
 const char *rp_obj_name(struct tg_report *r, const struct tg_finding *f, uint32_t obj,

@@ -86,6 +86,22 @@ const char *rp_site(struct tg_report *r, uint32_t process, uint32_t stack, char 
     return buf;
 }
 
+const char *rp_step_site(struct tg_report *r, const struct tg_finding *f,
+                         const struct tg_step *s, char *buf, size_t len)
+{
+    struct tg_frame fr;
+
+    /* a watched access has its exact pc and maybe no stack */
+    if (!s->stack && s->pc && r->syms && tg_symbols_pc(r->syms, f->process, s->pc, &fr)) {
+        if (fr.function && fr.file && fr.line > 0)
+            snprintf(buf, len, "%s %s:%d", fr.function, fr.file, fr.line);
+        else
+            tg_symbols_format_frame(&fr, buf, len);
+        return buf;
+    }
+    return rp_site(r, f->process, s->stack, buf, len);
+}
+
 /* ---- objects and threads */
 
 const char *rp_obj_kind(const struct tg_obj_ref *o)
@@ -313,7 +329,7 @@ static void step_clause(struct tg_report *r, const struct tg_finding *f,
     const char *who = rp_thread_name(r, s->thread);
 
     rp_obj_name(r, f, s->obj, obj, sizeof obj);
-    rp_site(r, f->process, s->stack, site, sizeof site);
+    rp_step_site(r, f, s, site, sizeof site);
     if (s->held.obj != TG_NO_OBJ)
         rp_obj_name(r, f, s->held.obj, held, sizeof held);
     switch (s->role) {

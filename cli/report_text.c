@@ -95,7 +95,7 @@ static void step_text(struct tg_report *r, const struct tg_finding *f, const str
 {
     char site[512], name[512];
 
-    rp_site(r, f->process, s->stack, site, sizeof site);
+    rp_step_site(r, f, s, site, sizeof site);
     fputs("\n  ", out);
     switch (s->role) {
     case TG_ROLE_EDGE:
