@@ -149,11 +149,12 @@ struct tg_finding_mem {
     uint32_t heap_stack, heap_thread;
 };
 
-/* A finding. Steps come in the order a report shows them: for cycles the
- * cycle, starting at a canonical position (the same whichever thread closed
- * it); for ALL_BLOCKED one step per live thread in thread order. objs[0 ..
- * nsteps-1] is the cycle's locks for CYCLE and lock-order findings
- * (steps[i] requests objs[(i+1) % n] while holding objs[i]). */
+/* A finding (docs/detectors.md, "The findings as data"). Steps come in the
+ * order a report shows them: a cycle from a canonical position (the same
+ * whichever thread closed it), ALL_BLOCKED one step per live thread in
+ * thread order. Steps refer to objects by index into objs. For lock-order
+ * findings objs[i] is the lock steps[i] holds, and steps[i] requests
+ * objs[(i+1) % nsteps]. */
 struct tg_finding {
     uint8_t  kind;              /* enum tg_finding_kind */
     uint8_t  sub;               /* tg_deadlock_form / tg_misuse / race's own */
