@@ -1,6 +1,8 @@
 /* tests/trace: helpers shared by the trace tests. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +11,36 @@
 
 #include "helpers.h"
 
+static char made[16][32];
+static int nmade;
+
+/* The test's temporary directories go when its process ends. */
+static void remove_made(void)
+{
+    for (int i = 0; i < nmade; i++) {
+        DIR *d = opendir(made[i]);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            char path[PATH_MAX];
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof path, "%s/%s", made[i], e->d_name);
+            unlink(path);
+        }
+        if (d)
+            closedir(d);
+        rmdir(made[i]);
+    }
+}
+
 void tmp_trace_path(char *buf, size_t len)
 {
     char dir[] = "/tmp/tg-trace-test-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
+    if (nmade == 0)
+        atexit(remove_made);
+    if (nmade < 16)
+        strcpy(made[nmade++], dir);
     snprintf(buf, len, "%s/t.trace", dir);
 }
 
