@@ -134,6 +134,8 @@ static void emit(const struct record *r)
     tg_tracer_emit_var(TG_EV_RACE, r->addr, p->cur_stack, &buf, sizeof *p + k * sizeof buf.locks[0]);
 }
 
+static bool line_pair_new(const struct record *r);
+
 void race_report(struct race_thread *t, uintptr_t addr, unsigned size, unsigned flags,
                  uint64_t pc, const struct tg_hb_result *res)
 {
@@ -192,6 +194,16 @@ void race_report(struct race_thread *t, uintptr_t addr, unsigned size, unsigned 
     if (pi != NULL)
         race_tinfo_name(pi);
 
+    /* the runtime tells accesses apart by instruction, a person by line:
+     * `n -= 1` reads and writes on one line, and that is one race to fix,
+     * in the trace as on stderr */
+    tg_hb_spin_lock(&rep.lock);
+    bool new_lines = line_pair_new(r);
+    tg_hb_spin_unlock(&rep.lock);
+    if (!new_lines) {
+        tg_hb_free(r, sizeof *r);
+        goto out;
+    }
     __atomic_add_fetch(&race_g.races, 1, __ATOMIC_RELAXED);
     emit(r);
     tg_hb_spin_lock(&rep.lock);
@@ -304,22 +316,41 @@ static void location(struct tg_symbols *s, uint64_t pc, char *buf, size_t len)
         snprintf(buf, len, "0x%" PRIx64, pc);
 }
 
-/* The runtime deduplicates by instruction; a person by line: `n -= 1`
- * reads and writes on one line, and that is one race to fix. */
-static bool seen_lines(struct tg_symbols *s, const struct record *r)
+/* Symbols of the modules loaded now, made at the first race (libdw reads
+ * the debug information once); under rep.lock. */
+static struct tg_symbols *syms;
+
+static struct tg_symbols *symbols(void)
 {
-    static char seen[MAX_RECORDS][128];
-    static uint32_t nseen;
-    char a[64], b[64], key[128];
-    location(s, r->cur[0], a, sizeof a);
-    location(s, r->prev_found ? r->prev[0] : 0, b, sizeof b);
-    snprintf(key, sizeof key, "%s|%s", strcmp(a, b) < 0 ? a : b, strcmp(a, b) < 0 ? b : a);
-    for (uint32_t i = 0; i < nseen; i++)
-        if (strcmp(seen[i], key) == 0)
-            return true;
-    if (nseen < MAX_RECORDS)
-        snprintf(seen[nseen++], sizeof seen[0], "%s", key);
-    return false;
+    if (syms != NULL)
+        return syms;
+    struct mods *ms = tg_hb_alloc(sizeof *ms);
+    if (ms == NULL)
+        return NULL;
+    dl_iterate_phdr(add_module, ms);
+    syms = tg_symbols_new_modules(ms->m, ms->n);
+    return syms;
+}
+
+/* Whether R's pair of source lines (in either order) is new; remembers it.
+ * Without symbols every instruction pair counts as new. */
+static bool line_pair_new(const struct record *r)
+{
+    static uint64_t seen[1u << SEEN_BITS];
+    struct tg_symbols *s = symbols();
+    if (s == NULL)
+        return true;
+    char a[600], b[600];
+    location(s, r->ncur ? r->cur[0] : 0, a, sizeof a);
+    location(s, r->prev_found ? r->prev[0] : r->prev_pc, b, sizeof b);
+    uint64_t ha = 0xcbf29ce484222325ull, hb = 0xcbf29ce484222325ull;
+    for (const char *p = a; *p; p++)
+        ha = (ha ^ (uint8_t)*p) * 0x100000001b3ull;
+    for (const char *p = b; *p; p++)
+        hb = (hb ^ (uint8_t)*p) * 0x100000001b3ull;
+    /* the variable too: two globals raced on by one pair of lines are two bugs */
+    uint64_t key = mix((ha < hb ? ha ^ mix(hb) : hb ^ mix(ha)) ^ mix(r->block.size ? r->block.addr : r->addr));
+    return set_add(seen, key);
 }
 
 static void print_record(FILE *f, struct tg_symbols *s, const struct record *r, uint32_t *created,
@@ -389,19 +420,18 @@ static void at_exit(void)
     for (uint32_t i = 0; i < rep.nrecords; i++)
         mine += rep.records[i]->pid == getpid();
     if (race_g.standalone && mine > 0) {
-        struct mods *ms = tg_hb_alloc(sizeof *ms);
-        struct tg_symbols *s = ms ? (dl_iterate_phdr(add_module, ms), tg_symbols_new_modules(ms->m, ms->n)) : NULL;
+        tg_hb_spin_lock(&rep.lock);
+        struct tg_symbols *s = symbols();
         uint32_t created[64], ncreated = 0;
         fflush(stdout);
         mine = 0;
         for (uint32_t i = 0; i < rep.nrecords && s != NULL; i++)
-            if (rep.records[i]->pid == getpid() && !seen_lines(s, rep.records[i])) {
+            if (rep.records[i]->pid == getpid()) {
                 print_record(stderr, s, rep.records[i], created, &ncreated);
                 mine++;
             }
+        tg_hb_spin_unlock(&rep.lock);
         fprintf(stderr, "tangle: reported %u data race%s\n", mine, mine == 1 ? "" : "s");
-        if (s != NULL)
-            tg_symbols_free(s);
     }
     if (temp != NULL)
         unlink(temp);
