@@ -130,13 +130,14 @@ static int thread_push(struct tg_tui_model *m, struct tg_thr *t, uint64_t ts, un
     uint32_t shown;
 
     thread_shown(m, t, &state, &shown);
-    if (tg_grow((void **)&t->pay, &t->paycap, t->ser.n + 1, sizeof *t->pay) < 0)
+    if (tg_vec_grow((void **)&t->pay, &t->paycap, t->ser.n + 1, sizeof *t->pay) < 0)
         return -ENOMEM;
     if (tg_series_push(&t->ser, ts, state) == SIZE_MAX)
         return -ENOMEM;
     t->pay[t->ser.n - 1] = (struct tg_segpay){
-        .shown = shown, .obj = obj, .stack = stack, .kind = (uint8_t)kind,
-        .rflags = (uint8_t)((result & 15u) | (timed ? 16u : 0u)),
+        .obj_kind = tg_pay_id(obj) | (uint32_t)(kind & 0xffu) << 24,
+        .shown_res = tg_pay_id(shown) | (result & 15u) << 24 | (timed ? 1u << 28 : 0u),
+        .stack = stack,
     };
     t->cur_state = state;
     t->cur_shown = shown;
@@ -161,8 +162,9 @@ static int thread_refresh(struct tg_tui_model *m, struct tg_thr *t, uint64_t ts)
 static int lock_push(struct tg_tui_model *m, struct tg_lk *l, uint64_t ts, uint32_t actor)
 {
     uint8_t state;
-    uint16_t holders = (uint16_t)(l->in_use > 0xffff ? 0xffff : l->in_use > 0 ? l->in_use : 0);
-    uint16_t waiters = (uint16_t)(l->waiters > 0xffff ? 0xffff : l->waiters);
+    unsigned holders = (unsigned)(l->in_use > TG_LP_COUNT ? TG_LP_COUNT
+                                  : l->in_use > 0 ? l->in_use : 0);
+    unsigned waiters = l->waiters > TG_LP_COUNT ? TG_LP_COUNT : l->waiters;
 
     if (l->owner != TG_TUI_NONE && holders == 0)
         holders = 1;
@@ -181,16 +183,16 @@ static int lock_push(struct tg_tui_model *m, struct tg_lk *l, uint64_t ts, uint3
     if (holders > o->max_holders)
         o->max_holders = holders;
     if (l->ser.n > 0) {
-        const struct tg_lockpay *p = &l->pay[l->ser.n - 1];
-        if (l->ser.st[l->ser.n - 1] == state && p->owner == l->owner
-            && p->waiters == waiters && p->holders == holders)
+        struct tg_lockpay p = l->pay[l->ser.n - 1];
+        if (l->ser.st[l->ser.n - 1] == state && tg_lp_owner(p) == l->owner
+            && tg_lp_waiters(p) == waiters && tg_lp_holders(p) == holders)
             return 0;
     }
-    if (tg_grow((void **)&l->pay, &l->paycap, l->ser.n + 1, sizeof *l->pay) < 0)
+    if (tg_vec_grow((void **)&l->pay, &l->paycap, l->ser.n + 1, sizeof *l->pay) < 0)
         return -ENOMEM;
     if (tg_series_push(&l->ser, ts, state) == SIZE_MAX)
         return -ENOMEM;
-    l->pay[l->ser.n - 1] = (struct tg_lockpay){ l->owner, actor, waiters, holders };
+    l->pay[l->ser.n - 1] = tg_lp_make(l->owner, actor, waiters, holders);
     return 0;
 }
 
@@ -308,7 +310,7 @@ static void sem_posted(struct tg_tui_model *m, struct tg_thr *t, uint32_t obj, u
         size_t from = t->pend[i].seg;
         struct tg_tui_object *o = &m->obj[obj]->pub;
         if (from < t->ser.n) {
-            uint64_t hold = ts - t->ser.ts[from];
+            uint64_t hold = ts - tg_series_ts(&t->ser, from);
             o->hold_total += hold;
             if (hold > o->hold_max)
                 o->hold_max = hold;
@@ -318,9 +320,9 @@ static void sem_posted(struct tg_tui_model *m, struct tg_thr *t, uint32_t obj, u
         for (size_t k = from; k < t->ser.n; k++) {
             if (t->ser.st[k] == TG_TUI_ST_RUN) {
                 tg_series_set_state(&t->ser, k, TG_TUI_ST_HOLD);
-                t->pay[k].shown = obj;
-            } else if (t->ser.st[k] == TG_TUI_ST_SLEEP && t->pay[k].shown == TG_TUI_NONE) {
-                t->pay[k].shown = obj;      /* asleep holding it */
+                tg_pay_set_shown(&t->pay[k], obj);
+            } else if (t->ser.st[k] == TG_TUI_ST_SLEEP && tg_pay_shown(&t->pay[k]) == TG_TUI_NONE) {
+                tg_pay_set_shown(&t->pay[k], obj);      /* asleep holding it */
             }
         }
         tg_series_reseal(&t->ser);
@@ -573,6 +575,20 @@ int tg_tui_model_add(struct tg_tui_model *m, const struct tg_ev *ev)
         }
     }
     return 0;
+}
+
+void tg_tui_model_compact(struct tg_tui_model *m)
+{
+    for (size_t i = 0; i < m->nthr; i++) {
+        struct tg_thr *t = m->thr[i];
+        tg_series_shrink(&t->ser);
+        tg_vec_shrink((void **)&t->pay, &t->paycap, t->ser.n, sizeof *t->pay);
+    }
+    for (size_t i = 0; i < m->nlk; i++) {
+        struct tg_lk *l = m->lk[i];
+        tg_series_shrink(&l->ser);
+        tg_vec_shrink((void **)&l->pay, &l->paycap, l->ser.n, sizeof *l->pay);
+    }
 }
 
 void tg_tui_model_set_now(struct tg_tui_model *m, uint64_t now)

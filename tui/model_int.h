@@ -7,19 +7,68 @@
 #include <stdlib.h>
 
 #include "tui/series.h"
+#include "tui/vec.h"
 #include "tui/tui.h"
 
-/* What a thread-lane segment carries besides its time and state. */
+/* What a thread-lane segment carries besides its time and state, in 12
+ * bytes: object ids take 24 bits (more than 16 million objects in one
+ * trace are shown as none). */
 struct tg_segpay {
-    uint32_t shown, obj, stack;
-    uint8_t kind;
-    uint8_t rflags;             /* bits 0-3 result, bit 4 timed */
-} __attribute__((packed));
-
-struct tg_lockpay {
-    uint32_t owner, actor;
-    uint16_t waiters, holders;
+    uint32_t obj_kind;          /* bits 0-23 the event's object, 24-31 its kind */
+    uint32_t shown_res;         /* bits 0-23 the object shown, 24-27 result, 28 timed */
+    uint32_t stack;
 };
+#define TG_PAY_NONE 0xffffffu
+
+static inline uint32_t tg_pay_id(uint32_t id)
+{
+    return id >= TG_PAY_NONE ? TG_PAY_NONE : id;
+}
+static inline uint32_t tg_pay_unid(uint32_t v)
+{
+    return (v & TG_PAY_NONE) == TG_PAY_NONE ? UINT32_MAX : (v & TG_PAY_NONE);
+}
+static inline uint32_t tg_pay_obj(const struct tg_segpay *p) { return tg_pay_unid(p->obj_kind); }
+static inline unsigned tg_pay_kind(const struct tg_segpay *p) { return p->obj_kind >> 24; }
+static inline uint32_t tg_pay_shown(const struct tg_segpay *p) { return tg_pay_unid(p->shown_res); }
+static inline unsigned tg_pay_result(const struct tg_segpay *p) { return (p->shown_res >> 24) & 15u; }
+static inline bool tg_pay_timed(const struct tg_segpay *p) { return (p->shown_res >> 28) & 1u; }
+static inline void tg_pay_set_shown(struct tg_segpay *p, uint32_t shown)
+{
+    p->shown_res = (p->shown_res & ~TG_PAY_NONE) | tg_pay_id(shown);
+}
+
+/* A lock-lane segment's owner, actor (thread lanes, 22 bits: more than 4
+ * million threads are shown as none), waiters and holders (10 bits each,
+ * counts above 1023 are shown as 1023) in 8 bytes. */
+struct tg_lockpay {
+    uint64_t v;
+};
+#define TG_LP_LANE 0x3fffffu
+#define TG_LP_COUNT 0x3ffu
+
+static inline uint64_t tg_lp_lane(uint32_t lane)
+{
+    return lane >= TG_LP_LANE ? TG_LP_LANE : lane;
+}
+static inline struct tg_lockpay tg_lp_make(uint32_t owner, uint32_t actor, unsigned waiters,
+                                          unsigned holders)
+{
+    struct tg_lockpay p = {
+        tg_lp_lane(owner) | tg_lp_lane(actor) << 22
+        | (uint64_t)(waiters > TG_LP_COUNT ? TG_LP_COUNT : waiters) << 44
+        | (uint64_t)(holders > TG_LP_COUNT ? TG_LP_COUNT : holders) << 54
+    };
+    return p;
+}
+static inline uint32_t tg_lp_unlane(uint64_t v)
+{
+    return (uint32_t)(v & TG_LP_LANE) == TG_LP_LANE ? UINT32_MAX : (uint32_t)(v & TG_LP_LANE);
+}
+static inline uint32_t tg_lp_owner(struct tg_lockpay p) { return tg_lp_unlane(p.v); }
+static inline uint32_t tg_lp_actor(struct tg_lockpay p) { return tg_lp_unlane(p.v >> 22); }
+static inline unsigned tg_lp_waiters(struct tg_lockpay p) { return (unsigned)(p.v >> 44) & TG_LP_COUNT; }
+static inline unsigned tg_lp_holders(struct tg_lockpay p) { return (unsigned)(p.v >> 54) & TG_LP_COUNT; }
 
 struct tg_marks {
     uint64_t *ts;

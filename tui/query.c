@@ -65,9 +65,9 @@ void tg_tui_model_seg(const struct tg_tui_model *m, size_t lane, size_t i, struc
     const struct tg_segpay *p = &t->pay[i];
 
     *out = (struct tg_tui_seg){
-        .ts = t->ser.ts[i], .state = t->ser.st[i], .result = p->rflags & 15u,
-        .kind = p->kind, .timed = (p->rflags & 16u) != 0, .shown = p->shown, .obj = p->obj,
-        .stack = p->stack,
+        .ts = tg_series_ts(&t->ser, i), .state = t->ser.st[i], .result = (uint8_t)tg_pay_result(p),
+        .kind = (uint16_t)tg_pay_kind(p), .timed = tg_pay_timed(p), .shown = tg_pay_shown(p),
+        .obj = tg_pay_obj(p), .stack = p->stack,
     };
 }
 
@@ -79,7 +79,7 @@ size_t tg_tui_model_seg_at(const struct tg_tui_model *m, size_t lane, uint64_t t
 uint64_t tg_tui_model_seg_end(const struct tg_tui_model *m, size_t lane, size_t i)
 {
     const struct tg_series *s = &m->thr[lane]->ser;
-    return i + 1 < s->n ? s->ts[i + 1] : m->now;
+    return i + 1 < s->n ? tg_series_ts(s, i + 1) : m->now;
 }
 
 void tg_tui_model_thread_time(const struct tg_tui_model *m, size_t lane, uint64_t t0,
@@ -96,14 +96,14 @@ size_t tg_tui_model_thread_step(const struct tg_tui_model *m, size_t lane, uint6
 
     if (dir > 0) {
         for (size_t i = tg_series_first_from(s, t == UINT64_MAX ? t : t + 1); i < s->n; i++)
-            if (th->pay[i].kind != TG_EV_NONE)
+            if (tg_pay_kind(&th->pay[i]) != TG_EV_NONE)
                 return i;
         return SIZE_MAX;
     }
     if (t == 0)
         return SIZE_MAX;
     for (size_t i = tg_series_at(s, t - 1); i != SIZE_MAX; i--)
-        if (th->pay[i].kind != TG_EV_NONE)
+        if (tg_pay_kind(&th->pay[i]) != TG_EV_NONE)
             return i;
     return SIZE_MAX;
 }
@@ -119,11 +119,12 @@ void tg_tui_model_lockseg(const struct tg_tui_model *m, size_t lock, size_t i,
                           struct tg_tui_lockseg *out)
 {
     const struct tg_lk *l = m->lk[lock];
-    const struct tg_lockpay *p = &l->pay[i];
+    struct tg_lockpay p = l->pay[i];
 
     *out = (struct tg_tui_lockseg){
-        .ts = l->ser.ts[i], .state = l->ser.st[i], .owner = p->owner, .actor = p->actor,
-        .waiters = p->waiters, .holders = p->holders,
+        .ts = tg_series_ts(&l->ser, i), .state = l->ser.st[i], .owner = tg_lp_owner(p),
+        .actor = tg_lp_actor(p), .waiters = (uint16_t)tg_lp_waiters(p),
+        .holders = (uint16_t)tg_lp_holders(p),
     };
 }
 
@@ -174,15 +175,16 @@ static unsigned dominant(const uint64_t *dur, const uint8_t *rank, unsigned n)
 
 /* A segment of STATE inside [a, b): the one covering a if it is, else the
  * first one after a within a short scan, else the one at the middle. */
-static size_t representative(const struct tg_series *s, uint64_t a, uint64_t b, unsigned state)
+static size_t representative(const struct tg_series *s, uint64_t a, uint64_t b, unsigned state,
+                             size_t hint)
 {
-    size_t i = tg_series_at(s, a);
+    size_t i = tg_series_at_from(s, a, hint);
     if (i == SIZE_MAX)
         i = 0;
-    for (size_t k = i, lim = i + 64; k < s->n && k < lim && s->ts[k] < b; k++)
+    for (size_t k = i, lim = i + 64; k < s->n && k < lim && tg_series_ts(s, k) < b; k++)
         if (s->st[k] == state)
             return k;
-    size_t mid = tg_series_at(s, a + (b - a) / 2);
+    size_t mid = tg_series_at_from(s, a + (b - a) / 2, i);
     return mid != SIZE_MAX && s->st[mid] == state ? mid : SIZE_MAX;
 }
 
@@ -195,6 +197,7 @@ static void bin(const struct tg_tui_model *m, size_t lane, const struct tg_serie
 {
     uint64_t end = m->now;
     uint64_t dur[TG_SERIES_MAXSTATES];
+    size_t hint = SIZE_MAX;
 
     if (step == 0)
         step = 1;
@@ -202,13 +205,14 @@ static void bin(const struct tg_tui_model *m, size_t lane, const struct tg_serie
         uint64_t a = t0 + c * step, b = a + step;
         struct tg_tui_cell *cell = &cells[c];
         *cell = (struct tg_tui_cell){ .obj = TG_TUI_NONE, .seg = SIZE_MAX };
-        if (a > end || (a == end && s->n > 0 && a > s->ts[s->n - 1]) || s->n == 0)
+        if (a > end || (a == end && s->n > 0 && a > s->last) || s->n == 0)
             continue;
         uint64_t bb = b > end ? end : b;
         if (bb <= a)
             bb = a + 1;     /* the last instant of the trace still shows */
         memset(dur, 0, sizeof dur);
-        tg_series_time(s, a, bb, end < bb ? bb : end, dur);
+        size_t from = hint;
+        tg_series_time_hint(s, a, bb, end < bb ? bb : end, dur, &hint);
         unsigned d = dominant(dur, rank, nstates);
         cell->state = (uint8_t)d;
         for (unsigned k = 1; k < nstates; k++)
@@ -216,7 +220,7 @@ static void bin(const struct tg_tui_model *m, size_t lane, const struct tg_serie
                 cell->minor = (uint8_t)k;
         cell->mark = (uint8_t)tg_marks_in(mk, a, b);
         if (d != 0) {
-            cell->seg = representative(s, a, bb, d);
+            cell->seg = representative(s, a, bb, d, from);
             if (cell->seg != SIZE_MAX)
                 fill(m, lane, cell->seg, cell);
         }
@@ -226,16 +230,16 @@ static void bin(const struct tg_tui_model *m, size_t lane, const struct tg_serie
 static void fill_thread(const struct tg_tui_model *m, size_t lane, size_t seg,
                         struct tg_tui_cell *c)
 {
-    c->obj = m->thr[lane]->pay[seg].shown;
+    c->obj = tg_pay_shown(&m->thr[lane]->pay[seg]);
 }
 
 static void fill_lock(const struct tg_tui_model *m, size_t lane, size_t seg,
                       struct tg_tui_cell *c)
 {
-    const struct tg_lockpay *p = &m->lk[lane]->pay[seg];
-    c->obj = p->owner;
-    c->count = p->waiters;
-    c->holders = p->holders;
+    struct tg_lockpay p = m->lk[lane]->pay[seg];
+    c->obj = tg_lp_owner(p);
+    c->count = (uint16_t)tg_lp_waiters(p);
+    c->holders = (uint16_t)tg_lp_holders(p);
 }
 
 void tg_tui_model_bin_thread(const struct tg_tui_model *m, size_t lane, uint64_t t0,

@@ -704,6 +704,7 @@ void tg_tui_live_ended(struct tg_tui_live *l, int wait_status)
      * so a deadlock at the very end is not one column wide. */
     uint64_t end = tg_tui_model_end(ui->m), start = tg_tui_model_start(ui->m);
     ui->trace_end = end;
+    tg_tui_model_compact(ui->m);
     for (size_t i = 0; i < tg_tui_model_nthreads(ui->m); i++) {
         const struct tg_tui_thread *t = tg_tui_model_thread(ui->m, i);
         struct tg_tui_seg last;

@@ -176,6 +176,8 @@ void tg_tui_model_set_now(struct tg_tui_model *m, uint64_t now);
 uint64_t tg_tui_model_start(const struct tg_tui_model *m);   /* first event's time */
 uint64_t tg_tui_model_end(const struct tg_tui_model *m);     /* the lanes' end */
 uint64_t tg_tui_model_events(const struct tg_tui_model *m);
+/* Gives back the room kept for growth (a saved trace, fully read). */
+void tg_tui_model_compact(struct tg_tui_model *m);
 size_t tg_tui_model_memory(const struct tg_tui_model *m);    /* bytes allocated */
 
 /* Threads, in order of appearance. */

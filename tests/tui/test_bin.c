@@ -199,3 +199,27 @@ Test(bin, several_zooms_of_one_lane_agree)
     cr_expect_eq(c[1].state, TG_TUI_ST_HOLD);
     cr_expect_eq(c[7].state, TG_TUI_ST_RUN);
 }
+
+Test(bin, long_idle_lanes_keep_exact_times)
+{
+    /* more than 4.29 s between segments of one block of 64 */
+    start(m, 0, 1);
+    uint64_t ts = 0;
+    for (int i = 0; i < 200; i++) {
+        ts += i % 7 == 3 ? 6000000000ull : 1000;
+        ev(m, ts, 1, i % 2 ? TG_EV_MUTEX_REL : TG_EV_MUTEX_ACQ, A);
+    }
+    tg_tui_model_set_now(m, ts + 10);
+    uint64_t t = 0;
+    for (size_t i = 0; i < 201; i++) {
+        struct tg_tui_seg s;
+        tg_tui_model_seg(m, 0, i, &s);
+        cr_assert_geq(s.ts, t);
+        t = s.ts;
+        cr_assert_eq(tg_tui_model_seg_at(m, 0, s.ts), i, "segment %zu found at its time", i);
+    }
+    cr_expect_eq(t, ts);
+    uint64_t got[TG_TUI_ST_COUNT];
+    tg_tui_model_thread_time(m, 0, 0, ts + 10, got);
+    cr_expect_eq(got[TG_TUI_ST_HOLD] + got[TG_TUI_ST_RUN], ts + 10);
+}

@@ -1,0 +1,299 @@
+/* bench/tui_bench: the timeline on a 10-million-event trace.
+ *
+ * Writes a trace with the writer API (8 threads taking 72 locks, some
+ * contended, condition waits and sleeps), then measures side by side in one
+ * run:
+ *   - open: reading the trace alone, and reading it into the timeline model
+ *     (the issue's bar: under 2 s);
+ *   - redraw: binning a screen of lanes, and whole frames (binning + ncurses
+ *     drawing to /dev/null through a headless session) while panning and
+ *     zooming (bar: every frame under 30 ms);
+ *   - memory: the model's bytes and the process's RSS next to the trace's
+ *     size (memory follows the trace, not the zoom).
+ *
+ *   tui_bench [EVENTS]      (default 10000000)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NCURSES_WIDECHAR 1
+#include <ncursesw/curses.h>
+
+#include "trace/trace.h"
+#include "trace/writer.h"
+#include "tui/tui.h"
+
+#define NTHREADS 8
+#define NLOCKS_PER_THREAD 8
+#define US 1000ull
+
+static long shared_lock;            /* the lock every thread fights over */
+static long locks[NTHREADS][NLOCKS_PER_THREAD];
+static long conds[NTHREADS];
+
+/* CPU time of this process: the machine may be shared, and time other
+ * processes take from us is not the timeline's cost. Wall time is printed
+ * next to it. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f != NULL && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kib;
+}
+
+static uint64_t addr(const void *p)
+{
+    return (uint64_t)(uintptr_t)p;
+}
+
+/* Each thread repeats: an uncontended lock of one of its own locks, a
+ * contended acquisition of the shared lock now and then, a condition wait
+ * or a short sleep; about 1 us between events. */
+static int write_trace(const char *path, uint64_t events)
+{
+    struct tg_writer w;
+    setenv("TANGLE_CLOCK", "monotonic", 1);
+    int rc = tg_writer_open(&w, path, "tui_bench", "tui_bench");
+    if (rc < 0)
+        return rc;
+    uint64_t base = w.hdr->tick0;
+    uint64_t per = events / NTHREADS;
+    for (int t = 0; t < NTHREADS; t++) {
+        struct tg_stream s;
+        uint32_t idx = t == 0 ? w.first_thread : tg_writer_new_thread(&w);
+        tg_stream_init(&s, &w, idx);
+        uint64_t ts = (uint64_t)t * 300, n = 0;
+        tg_stream_emit1(&s, TG_EV_THREAD_START, 0, 0x7f0000000000ull + (uint64_t)t * 0x1000,
+                        0, base + ts, (uint64_t)(1000 + t) | (uint64_t)(t ? 0 : TG_NO_THREAD) << 32, 0);
+        n++;
+        for (uint64_t i = 0; n + 4 <= per; i++) {
+            uint64_t l = addr(&locks[t][i % NLOCKS_PER_THREAD]);
+            switch (i % 16) {
+            case 5:     /* the shared lock, contended */
+                tg_stream_emit(&s, TG_EV_MUTEX_REQ, 0, addr(&shared_lock), 0, base + (ts += 700));
+                tg_stream_emit(&s, TG_EV_MUTEX_ACQ, 0, addr(&shared_lock), 0, base + (ts += 2500));
+                tg_stream_emit(&s, TG_EV_MUTEX_REL, 0, addr(&shared_lock), 0, base + (ts += 900));
+                n += 3;
+                break;
+            case 9:     /* a condition wait under its own lock */
+                tg_stream_emit(&s, TG_EV_MUTEX_ACQ, 0, l, 0, base + (ts += 300));
+                tg_stream_emit1(&s, TG_EV_COND_WAIT, 0, addr(&conds[t]), 0, base + (ts += 200), l, 0);
+                tg_stream_emit1(&s, TG_EV_COND_WOKE, 0, addr(&conds[t]), 0, base + (ts += 4000), l, 0);
+                tg_stream_emit(&s, TG_EV_MUTEX_REL, 0, l, 0, base + (ts += 300));
+                n += 4;
+                break;
+            case 13:    /* a short sleep */
+                tg_stream_emit1(&s, TG_EV_SLEEP_BEGIN, 0, 0, 0, base + (ts += 400), 3000, 0);
+                tg_stream_emit(&s, TG_EV_SLEEP_END, 0, 0, 0, base + (ts += 3000));
+                n += 2;
+                break;
+            default:    /* uncontended: one ACQ record, then the unlock */
+                tg_stream_emit(&s, TG_EV_MUTEX_ACQ, 0, l, 0, base + (ts += 350));
+                tg_stream_emit(&s, TG_EV_MUTEX_REL, 0, l, 0, base + (ts += 450));
+                n += 2;
+                break;
+            }
+        }
+        tg_stream_emit(&s, TG_EV_THREAD_EXIT, 0, 0, 0, base + (ts += 1000));
+        tg_stream_close(&s);
+    }
+    tg_writer_finish(&w, 0);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+struct frames {
+    double t[256];
+    int n;
+};
+
+static void frame(struct tg_tui_live *ui, struct frames *f, int key)
+{
+    double t0 = now_s();
+    if (key)
+        tg_tui_live_key(ui, key);
+    tg_tui_live_draw(ui);
+    if (f->n < 256)
+        f->t[f->n++] = now_s() - t0;
+}
+
+static void report_frames(const char *what, struct frames *f)
+{
+    qsort(f->t, (size_t)f->n, sizeof f->t[0], cmp_double);
+    printf("  %-34s %3d frames  median %6.2f ms  max %6.2f ms\n", what, f->n,
+           f->t[f->n / 2] * 1e3, f->t[f->n - 1] * 1e3);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t events = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000ull;
+    char path[256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/tangle-tui-bench-%d.trace", tmp && *tmp ? tmp : "/tmp",
+             (int)getpid());
+
+    printf("tui_bench: %llu events, %d threads; times are CPU time of this process\n",
+           (unsigned long long)events, NTHREADS);
+    double t = now_s();
+    int rc = write_trace(path, events);
+    if (rc < 0) {
+        fprintf(stderr, "tui_bench: cannot write %s: %s\n", path, strerror(-rc));
+        return 1;
+    }
+    struct stat st;
+    stat(path, &st);
+    printf("  trace written in %.2f s: %.1f MiB\n", now_s() - t, (double)st.st_size / 1048576.0);
+
+    /* open: the reader alone, then the reader into the model */
+    char err[256];
+    struct tg_trace *tr;
+    struct tg_ev ev;
+    uint64_t n = 0;
+    t = now_s();
+    if (tg_trace_open(path, 0, &tr, err, sizeof err) < 0) {
+        fprintf(stderr, "tui_bench: %s\n", err);
+        return 1;
+    }
+    while (tg_trace_next(tr, &ev) > 0)
+        n++;
+    double read_only = now_s() - t;
+    tg_trace_close(tr);
+
+    long rss0 = rss_kib();
+    t = now_s();
+    double wall = wall_s();
+    if (tg_trace_open(path, 0, &tr, err, sizeof err) < 0)
+        return 1;
+    struct tg_tui_model *m = tg_tui_model_new();
+    uint64_t fed = 0;
+    while (tg_trace_next(tr, &ev) > 0) {
+        if (tg_tui_model_add(m, &ev) < 0) {
+            fprintf(stderr, "tui_bench: out of memory\n");
+            return 1;
+        }
+        fed++;
+    }
+    tg_tui_model_set_now(m, tg_trace_now(tr));
+    double open_model = now_s() - t;
+    wall = wall_s() - wall;
+    long rss1 = rss_kib();
+    if (getenv("TUI_BENCH_DEBUG")) {
+        FILE *f = fopen("/proc/self/smaps_rollup", "r");
+        char line[256];
+        while (f != NULL && fgets(line, sizeof line, f))
+            if (strstr(line, "AnonHuge") || strstr(line, "Rss"))
+                fputs(line, stdout);
+        if (f != NULL)
+            fclose(f);
+    }
+    printf("  read %llu events alone          %6.3f s  (%.1f M events/s)\n",
+           (unsigned long long)n, read_only, (double)n / read_only / 1e6);
+    printf("  open = read + model build          %6.3f s  (%.2fx the read alone; bar: 2 s) %s"
+           "  [wall %.3f s]\n", open_model, open_model / read_only,
+           open_model < 2.0 ? "ok" : "TOO SLOW", wall);
+    size_t mem = tg_tui_model_memory(m);
+    printf("  model: %.1f MiB = %.1f bytes/event = %.2fx the trace file; RSS grew %.1f MiB (%.2fx)\n",
+           (double)mem / 1048576.0, (double)mem / (double)fed, (double)mem / (double)st.st_size,
+           (double)(rss1 - rss0) / 1024.0, (double)(rss1 - rss0) * 1024.0 / (double)st.st_size);
+
+    /* binning alone: every lane of a 200-column screen, at several zooms */
+    struct tg_tui_cell cells[200];
+    uint64_t start = tg_tui_model_start(m), end = tg_tui_model_end(m);
+    struct frames bins = { .n = 0 };
+    for (uint64_t step = (end - start) / 200 + 1; step >= 10 && bins.n < 40; step /= 3) {
+        for (int k = 0; k < 4 && bins.n < 256; k++) {
+            uint64_t t0 = start + (end - start) / 5 * (uint64_t)k;
+            double b = now_s();
+            for (size_t lane = 0; lane < tg_tui_model_nthreads(m); lane++)
+                tg_tui_model_bin_thread(m, lane, t0, step, cells, 200);
+            for (size_t lock = 0; lock < tg_tui_model_nlocks(m); lock++)
+                tg_tui_model_bin_lock(m, lock, t0, step, cells, 200);
+            bins.t[bins.n++] = now_s() - b;
+            if (getenv("TUI_BENCH_DEBUG"))
+                printf("    step %llu t0 %llu: %.2f ms\n", (unsigned long long)step,
+                       (unsigned long long)t0, bins.t[bins.n - 1] * 1e3);
+        }
+    }
+    printf("  binning a screen (%zu thread + %zu lock lanes x 200 columns):\n",
+           tg_tui_model_nthreads(m), tg_tui_model_nlocks(m));
+    report_frames("zooms from all to 10 ns/column", &bins);
+
+    /* whole frames: a headless session drawing to /dev/null, 200x60 */
+    FILE *null = fopen("/dev/null", "w"), *nullin = fopen("/dev/null", "r");
+    struct tg_tui_live_options o = { .title = "bench", .out = null, .in = nullin,
+                                     .term = "xterm-256color", .cols = 200, .rows = 60,
+                                     .model = m };
+    struct tg_tui_live *ui;
+    if (tg_tui_live_start(&ui, tr, NULL, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "tui_bench: %s\n", err);
+        return 1;
+    }
+    tg_tui_live_ended(ui, 0);
+    struct frames fit = { .n = 0 }, pan = { .n = 0 }, zin = { .n = 0 }, zout = { .n = 0 },
+                  step = { .n = 0 }, locks = { .n = 0 };
+    frame(ui, &fit, 0);
+    frame(ui, &fit, 'z');
+    for (int i = 0; i < 20; i++)
+        frame(ui, &pan, 'L');
+    for (int i = 0; i < 20; i++)
+        frame(ui, &pan, 'H');
+    for (int i = 0; i < 24; i++)
+        frame(ui, &zin, '+');
+    for (int i = 0; i < 20; i++)
+        frame(ui, &step, i % 2 ? 'n' : 'j');
+    for (int i = 0; i < 24; i++)
+        frame(ui, &zout, '-');
+    frame(ui, &locks, '2');
+    for (int i = 0; i < 10; i++)
+        frame(ui, &locks, 'L');
+    printf("  frames (binning + drawing, 200x60, to /dev/null; bar: 30 ms):\n");
+    report_frames("fit the whole trace", &fit);
+    report_frames("pan half a screen (H/L)", &pan);
+    report_frames("zoom in (+)", &zin);
+    report_frames("next event, next lane (n, j)", &step);
+    report_frames("zoom out (-)", &zout);
+    report_frames("Locks view, panning", &locks);
+    double worst = 0;
+    struct frames *all[] = { &fit, &pan, &zin, &step, &zout, &locks };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i]->t[all[i]->n - 1] > worst)
+            worst = all[i]->t[all[i]->n - 1];
+    printf("  slowest frame %.2f ms: %s\n", worst * 1e3, worst < 0.030 ? "ok" : "TOO SLOW");
+    tg_tui_live_stop(ui);
+    fclose(null);
+    fclose(nullin);
+    tg_tui_model_free(m);
+    tg_trace_close(tr);
+    unlink(path);
+    return 0;
+}
