@@ -1,5 +1,6 @@
 /* cli/: the report of findings, shared by report.c (`tangle report`),
  * report_core.c (the tg_report seam of cli.h), report_names.c (naming),
+ * report_fix.c (advice),
  * report_text.c, report_json.c, report_sarif.c and suppress.c. Private to
  * cli/ (and tests/reports). docs/report-formats.md describes the output. */
 #ifndef TG_CLI_REPORT_INT_H

@@ -155,7 +155,7 @@ static void write_rule(struct rp_json *j, const struct rule *r)
 /* ---- repository paths */
 
 static char repo_root[PATH_MAX];
-static bool root_known;
+static bool root_known, in_repo;  /* in_repo: a checkout, worth searching */
 static char **repo_files;         /* relative paths under repo_root */
 static size_t nrepo, caprepo;
 #define MAX_REPO_FILES 200000
@@ -166,8 +166,10 @@ static void find_root(void)
     char dir[PATH_MAX], probe[PATH_MAX + 8];
 
     root_known = true;
-    if (ws && *ws && realpath(ws, repo_root))
+    if (ws && *ws && realpath(ws, repo_root)) {
+        in_repo = true;
         return;
+    }
     if (!getcwd(dir, sizeof dir)) {
         repo_root[0] = '\0';
         return;
@@ -177,6 +179,7 @@ static void find_root(void)
         snprintf(probe, sizeof probe, "%s/.git", dir);
         if (stat(probe, &st) == 0) {
             snprintf(repo_root, sizeof repo_root, "%s", dir);
+            in_repo = true;
             return;
         }
         char *slash = strrchr(dir, '/');
@@ -184,7 +187,8 @@ static void find_root(void)
             break;
         *slash = '\0';
     }
-    /* no repository: paths relative to the current directory */
+    /* no repository: paths relative to the current directory, which is
+     * not searched (it may be $HOME or /tmp) */
     if (!getcwd(repo_root, sizeof repo_root))
         repo_root[0] = '\0';
 }
@@ -221,7 +225,7 @@ static void know_repo(void)
     if (root_known)
         return;
     find_root();
-    if (repo_root[0])
+    if (in_repo)
         nftw(repo_root, collect, 32, FTW_PHYS | FTW_ACTIONRETVAL);
 }
 
