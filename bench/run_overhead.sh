@@ -4,8 +4,10 @@
 #
 #   bench/run_overhead.sh [-b BUILD] [-r RUNS] [WORKLOAD ...]
 #
-# A WORKLOAD is "sample[:args]"; the default is the issue's
-#   add_sub_lock:2000000      (2 threads x 2,000,000 updates of a under `lock`)
+# A WORKLOAD is "sample[:arg,arg...]"; the defaults are
+#   add_sub_lock:2000000,each (the lock-heavy case: 2 threads x
+#                             2,000,000 updates of a, one lock pair each)
+#   add_sub_lock:2000000      (the note's code: the lock held around each loop)
 #   gil_contention            (4 threads taking one global lock per step)
 # Each configuration runs RUNS times (default 5), interleaved round-robin so
 # drift hits all alike; the median wall and CPU times are reported with
@@ -20,12 +22,12 @@ while getopts "b:r:h" opt; do
   case $opt in
     b) build=$(cd "$OPTARG" && pwd) ;;
     r) runs=$OPTARG ;;
-    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 workloads=("$@")
-[ ${#workloads[@]} -gt 0 ] || workloads=(add_sub_lock:2000000 gil_contention)
+[ ${#workloads[@]} -gt 0 ] || workloads=(add_sub_lock:2000000,each add_sub_lock:2000000 gil_contention)
 
 tangle="$build/cli/tangle"
 [ -x "$tangle" ] || { echo "run_overhead: $tangle not built (ninja -C $build)" >&2; exit 2; }
