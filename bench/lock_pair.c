@@ -6,7 +6,9 @@
  * then runs itself again as a child with LD_PRELOAD=libtangle.so and
  * TANGLE_TRACE set in the child's environment only, rounds alternating, and
  * prints the medians side by side with their ratio. A second thread stays
- * alive (blocked) in both, so glibc takes its multi-threaded paths.
+ * alive (blocked) in both, so glibc takes its multi-threaded paths. Times
+ * are the measuring thread's CPU time, so a busy machine (other processes
+ * on the same cores) stretches neither side.
  *
  *   lock_pair [--lib PATH] [--pairs N] [--rounds R]
  */
@@ -35,10 +37,13 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int sleeper_pipe[2];
 
+/* The measuring thread's CPU time (user + system, so page faults count):
+ * unlike wall time it does not grow when other processes share the
+ * machine's cores. */
 static double now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 

@@ -57,15 +57,18 @@ int lock_finish(struct tg_thread *t, const void *frame, const struct lock_kinds 
                 clockid_t clock, const struct timespec *abstime)
 {
     tg_busy(t);
+    /* the clock first: its latency (tens of cycles in a VM) overlaps the
+     * stack walk instead of stalling the record's store */
+    uint64_t tick = tg_now();
     uint32_t stack = TG_STACK_AT(t, frame);
     if (TG_LIKELY(acquired(tried))) {
-        tg_emit(t, k->acq, tg_with_result(bits, tried), TG_OBJ(obj), stack, tg_now());
+        tg_emit(t, k->acq, tg_with_result(bits, tried), TG_OBJ(obj), stack, tick);
         tg_idle(t);
         tg_sync(k->acq, TG_OBJ(obj), bits);
         return tried;
     }
     if (tried == EBUSY)
-        tg_emit(t, k->req, bits, TG_OBJ(obj), stack, tg_now());
+        tg_emit(t, k->req, bits, TG_OBJ(obj), stack, tick);
     tg_idle(t);
     int r = block(obj, clock, abstime);
     tg_busy(t);
@@ -83,8 +86,9 @@ void record(struct tg_thread *t, const void *frame, unsigned kind, void *obj,
             unsigned arg)
 {
     tg_busy(t);
+    uint64_t tick = tg_now();
     uint32_t stack = TG_STACK_AT(t, frame);
-    tg_emit(t, kind, arg, TG_OBJ(obj), stack, tg_now());
+    tg_emit(t, kind, arg, TG_OBJ(obj), stack, tick);
     tg_idle(t);
 }
 
@@ -96,8 +100,8 @@ int release(struct tg_thread *t, const void *frame, unsigned kind, void *obj,
 {
     tg_sync(kind, TG_OBJ(obj), bits);
     tg_busy(t);
-    uint32_t stack = TG_STACK_AT(t, frame);
     uint64_t tick = tg_now();
+    uint32_t stack = TG_STACK_AT(t, frame);
     int r = unlock(obj);
     tg_emit(t, kind, tg_with_result(bits, r), TG_OBJ(obj), stack, tick);
     tg_idle(t);

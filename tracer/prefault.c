@@ -1,12 +1,19 @@
 /* tracer/: keeping page faults off the hot path.
  *
- * Every 4 KiB of trace is a fresh page of the shared file mapping, and the
- * first store into it is a page fault: on the VMs this was measured on,
- * 3-15 us, i.e. 10-60 ns per record, more than the rest of a hook costs.
- * So a helper thread populates the chunks ahead of the ones in use
- * (madvise MADV_POPULATE_WRITE: prefaults the page tables writable without
- * touching the data, so racing with a claimer in another process is
- * harmless) and the hooks' stores land on mapped pages.
+ * Every 4 KiB of trace is a fresh page of the shared file mapping. The
+ * first store into it is a page fault (3-15 us on the VM this was measured
+ * on), and even once the kernel has mapped it (MADV_POPULATE_WRITE, which
+ * trace/ does when a chunk is claimed), the first access through this
+ * process's mapping still costs ~3.5 us: the hypervisor fills its own
+ * page tables (shadow/nested paging) lazily, per page. At 256 records a
+ * page that is 10-60 ns a record, more than the rest of a hook costs.
+ *
+ * So a helper thread works ahead of the chunks in use: it populates them
+ * (madvise MADV_POPULATE_WRITE: page tables writable, data untouched) and
+ * then reads one byte of each page through the mapping, which pays the
+ * hypervisor's share too. Neither changes the file's contents, so racing
+ * with a claimer in another process is harmless. The hooks' stores then
+ * land on pages that are mapped all the way down.
  *
  * The helper is started only once the process writes more than its first
  * chunks (a short program never gets one), blocks every signal (the
@@ -27,7 +34,7 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-#define WINDOW_CHUNKS 64u       /* 4 MiB populated ahead of chunks_used */
+#define WINDOW_CHUNKS 128u      /* 8 MiB kept ready ahead of chunks_used */
 #define START_AFTER   4u        /* claims by this process before the helper starts */
 #define BATCH_CHUNKS  4u
 
@@ -70,6 +77,8 @@ static void *helper(void *arg)
             if (madvise(p, n * TG_CHUNK_SIZE, MADV_POPULATE_WRITE) != 0
                 && errno == EINVAL)
                 return NULL;            /* kernel older than 5.14: nothing to do */
+            for (uint64_t off = 0; off < n * TG_CHUNK_SIZE; off += 4096)
+                (void)*(volatile const uint8_t *)(p + off);
             done += n;
         }
         futex_wait(&wake, seen, 50);
