@@ -457,37 +457,6 @@ static void metadata(struct exporter *e)
     }
 }
 
-/* Races the runtime found in-process, while the detectors do not report
- * races themselves: one marker per RACE event. */
-static void race_markers(struct exporter *e)
-{
-    if (tg_run_detectors() & TG_FIND_BIT(TG_FIND_RACE))
-        return;
-    for (size_t lane = 0; lane < tg_tui_model_nthreads(e->m); lane++) {
-        const struct tg_tui_thread *t = tg_tui_model_thread(e->m, lane);
-        for (size_t i = 0; i < t->nsegs; i++) {
-            struct tg_tui_seg s;
-            tg_tui_model_seg(e->m, lane, i, &s);
-            if (s.kind != TG_EV_RACE)
-                continue;
-            char name[600];
-            snprintf(name, sizeof name, "data race on %s",
-                     s.obj != TG_TUI_NONE ? object_name(e, s.obj) : "?");
-            begin_event(e);
-            fputs("{\"ph\":\"i\",\"s\":\"g\",\"cat\":\"finding\",\"name\":", e->out);
-            jstr(e->out, name);
-            fprintf(e->out, ",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"ts\":",
-                    pid_of(e, t->process), tid_of(e, (uint32_t)lane));
-            jtime(e->out, s.ts);
-            fputs(",\"args\":{\"kind\":\"race\"", e->out);
-            const char *st = stack_json(e, t->process, s.stack);
-            if (st != NULL)
-                fprintf(e->out, ",\"stack\":%s", st);
-            fputs("}}", e->out);
-        }
-    }
-}
-
 static void findings(struct exporter *e, struct tg_analysis *a, struct tg_report *rep)
 {
     const struct tg_finding *const *fs;
@@ -598,7 +567,6 @@ int tg_cmd_export(int argc, char **argv)
     for (size_t l = 0; l < tg_tui_model_nlocks(e.m); l++)
         lock_flows(&e, l);
     findings(&e, a, rep);
-    race_markers(&e);
     fputs("\n]}\n", e.out);
     if (rep != NULL && tg_report_free != NULL)
         tg_report_free(rep);

@@ -83,84 +83,6 @@ static void add_finding(struct tg_tui_live *ui, struct tg_report *rep, const str
     free(text);
 }
 
-/* ---- races the runtime found in-process (RACE events) ----
- * Until the detectors report races themselves (tg_run_detectors), each
- * RACE event is a finding of its own. */
-
-static bool races_from_events(void)
-{
-    return !(tg_run_detectors() & TG_FIND_BIT(TG_FIND_RACE));
-}
-
-static const char *thread_label(struct tg_trace *t, uint32_t idx, char *buf, size_t len)
-{
-    const struct tg_thread_info *ti = tg_trace_thread(t, idx);
-    if (ti != NULL && ti->name != NULL && ti->name[0])
-        snprintf(buf, len, "%s (T%" PRIu32 ")", ti->name, idx);
-    else if (ti != NULL && ti->parent == TG_NO_THREAD)
-        snprintf(buf, len, "main (T%" PRIu32 ")", idx);
-    else
-        snprintf(buf, len, "T%" PRIu32, idx);
-    return buf;
-}
-
-static void stack_text(FILE *m, struct tg_trace *t, struct tg_symbols *s, uint32_t process,
-                       uint32_t stack)
-{
-    const uint64_t *frames;
-    uint32_t n;
-    if (stack == 0 || !tg_trace_stack(t, stack, &frames, &n)) {
-        fputs("    (no stack recorded)\n", m);
-        return;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        struct tg_frame f;
-        char line[512];
-        if (s != NULL && tg_symbols_frame(s, process, frames[i], &f))
-            tg_symbols_format_frame(&f, line, sizeof line);
-        else
-            snprintf(line, sizeof line, "%#" PRIx64, frames[i]);
-        fprintf(m, "    #%-2u %s\n", i, line);
-    }
-}
-
-static void race_event(struct tg_tui_live *ui, struct tg_trace *t, struct tg_symbols *s,
-                       const struct tg_ev *ev)
-{
-    struct tg_race_payload rp;
-    char var[256], type[128] = "", a[96], b[96], summary[512], *text = NULL;
-    size_t textlen = 0;
-
-    if (ev->data == NULL || ev->len < sizeof rp)
-        return;
-    memcpy(&rp, ev->data, sizeof rp);
-    if (rp.flags & 4)
-        snprintf(var, sizeof var, "heap block of %" PRIu64 " bytes", rp.heap_size);
-    else if (s == NULL || !tg_symbols_data(s, ev->process, rp.addr, var, sizeof var, type, sizeof type))
-        snprintf(var, sizeof var, "%#" PRIx64, rp.addr);
-    const char *cur = rp.flags & 1 ? "write" : "read", *prev = rp.flags & 2 ? "write" : "read";
-    snprintf(summary, sizeof summary, "data race on %s: %s by %s, previous %s by %s", var, cur,
-             thread_label(t, rp.cur_thread, a, sizeof a), prev,
-             thread_label(t, rp.prev_thread, b, sizeof b));
-    FILE *m = open_memstream(&text, &textlen);
-    if (m != NULL) {
-        fprintf(m, "tangle: data race on %s (%s%s%" PRIu32 " bytes at %#" PRIx64 ")\n\n", var,
-                type, type[0] ? ", " : "", rp.size, rp.addr);
-        fprintf(m, "  %s of %" PRIu32 " bytes by %s:\n", cur, rp.size, a);
-        stack_text(m, t, s, ev->process, rp.cur_stack ? rp.cur_stack : ev->stack);
-        fprintf(m, "\n  previous %s by %s:\n", prev, b);
-        stack_text(m, t, s, ev->process, rp.prev_stack);
-        fclose(m);
-    }
-    struct tg_tui_finding f = {
-        .kind = TG_TUI_FIND_RACE, .ts = ev->ts, .summary = summary, .text = text,
-        .threads = { rp.cur_thread, rp.prev_thread }, .nthreads = 2,
-        .addrs = { rp.addr }, .naddrs = 1, .process = ev->process,
-    };
-    tg_tui_live_finding(ui, &f);
-    free(text);
-}
-
 static struct tg_report *quiet_report(struct tg_trace *t, struct tg_symbols *s)
 {
     if (rp_new == NULL)
@@ -210,8 +132,6 @@ static long feed(struct view *v, long max)
     while (n < max && (got = tg_trace_next(v->trace, &ev)) > 0) {
         tg_analysis_feed(v->analysis, &ev);
         tg_tui_live_event(v->ui, &ev);
-        if (ev.kind == TG_EV_RACE && races_from_events())
-            race_event(v->ui, v->trace, v->syms, &ev);
         n++;
     }
     return got < 0 ? got : n;
@@ -364,8 +284,6 @@ void tg_live_event(struct tg_live *l, const struct tg_ev *ev)
     if (l->ui == NULL)
         return;
     tg_tui_live_event(l->ui, ev);
-    if (ev->kind == TG_EV_RACE && races_from_events())
-        race_event(l->ui, l->trace, l->syms, ev);
 }
 
 void tg_live_finding(struct tg_live *l, const struct tg_finding *f)

@@ -34,7 +34,7 @@ for s in abba semaphore prodcons race; do
 done
 
 normalise() {
-    sed -E -e 's/0x[0-9a-f]{5,}/0xADDR/g' -e 's/pid [0-9]+/pid PID/g' \
+    sed -E -e 's/0x[0-9a-f]{5,}/0xADDR/g' -e 's/pid [0-9]+/pid PID/g' -e 's/process [0-9]+/process PID/g' \
         -e 's/mktrace\.c:[0-9]+/mktrace.c:N/g' -e 's/[[:space:]]+$//'
 }
 capture() { tm capture-pane -p -t golden | normalise; }
