@@ -111,6 +111,13 @@ void tg_writer_add_features(struct tg_writer *w, uint64_t features);
 
 uint32_t tg_writer_new_thread(struct tg_writer *w);   /* atomic, never fails */
 
+/* The run-wide lock (also declared in trace/internal.h, where writer.c's
+ * users find it). Public for tracer/'s prefault helper, which reads pages
+ * past the last chunk and must not race with the root's trim of the file.
+ * 0 or -errno. (Added for tracer/.) */
+int tg_writer_lock(struct tg_writer *w);
+void tg_writer_unlock(struct tg_writer *w);
+
 /* Meta stream appends, serialised by the run-wide lock. */
 int tg_writer_meta(struct tg_writer *w, const struct tg_meta *rec);
 /* Records a stack; returns its new id (>0) or 0 if it could not. */
