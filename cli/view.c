@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,7 @@ struct view {
     struct tg_tui_live *ui;
     bool follow;
     bool live_findings;           /* follow: findings as they are found */
+    int signal;                   /* the signal that ended the view, 0 if the user did */
 };
 
 static void on_finding(void *ctx, const struct tg_finding *f)
@@ -190,6 +192,11 @@ static int run_view(struct view *v, const char *title, bool no_color)
             if (n < 0 || (n == 0 && (!v->follow || tg_trace_done(v->trace)))) {
                 struct tg_trace_summary s;
                 tg_trace_summary(v->trace, &s);
+                if (n >= 0 && s.truncated) {
+                    trace_warning(v, TG_TRACE_ETRUNCATED, warning, sizeof warning);
+                    tg_tui_live_warn(v->ui, warning);
+                    status = TG_STATUS_BAD_INPUT;
+                }
                 tg_analysis_finish(v->analysis);
                 if (!v->follow)
                     add_final_findings(v);
@@ -199,6 +206,7 @@ static int run_view(struct view *v, const char *title, bool no_color)
         }
         quit = tg_tui_live_pump(v->ui, done ? 250 : (n > 0 ? 0 : 20)) == TG_TUI_QUIT;
     }
+    v->signal = tg_tui_live_quit_signal(v->ui);
     tg_tui_live_stop(v->ui);
     v->ui = NULL;
     if (warning[0])
@@ -241,6 +249,11 @@ int tg_cmd_view(int argc, char **argv)
     tg_analysis_free(v.analysis);
     tg_symbols_free(v.syms);
     tg_trace_close(v.trace);
+    if (v.signal != 0) {
+        /* ended by SIGTERM & co: the terminal is back; end as the signal would */
+        signal(v.signal, SIG_DFL);
+        raise(v.signal);
+    }
     return status;
 }
 

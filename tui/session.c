@@ -58,6 +58,7 @@ void tg_ui_message(struct tg_ui *ui, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ui->message, sizeof ui->message, fmt, ap);
     va_end(ap);
+    ui->message_warn = false;
 }
 
 /* ---- rows of the timeline ---- */
@@ -499,7 +500,8 @@ static void draw_hint(struct tg_ui *ui)
         snprintf(line, sizeof line, "find thread or lock: %.*s_", (int)ui->nprompt, ui->prompt);
         tg_draw_text(y, 0, ui->cols, line, true);
     } else if (ui->message[0]) {
-        tg_paint_set(ui, TG_P_STATUS);
+        tg_paint_set(ui, ui->message_warn ? TG_P_WARN : TG_P_STATUS);
+        tg_draw_fill(y, 0, ui->cols, tg_paint(ui, ui->message_warn ? TG_P_WARN : TG_P_STATUS));
         tg_draw_text(y, 0, ui->cols, ui->message, true);
     } else {
         tg_paint_set(ui, TG_P_DIM);
@@ -723,13 +725,22 @@ void tg_tui_live_ended(struct tg_tui_live *l, int wait_status)
 
 void tg_tui_live_warn(struct tg_tui_live *l, const char *warning)
 {
+    /* in the title bar when there is room, and on the message line until a key */
     snprintf(l->ui.warning, sizeof l->ui.warning, "%s", warning ? warning : "");
+    tg_ui_message(&l->ui, "%s%s", warning && *warning ? (l->ui.utf8 ? "⚠ " : "! ") : "",
+                  warning ? warning : "");
+    l->ui.message_warn = true;
     l->ui.dirty = true;
 }
 
 struct tg_tui_model *tg_tui_live_model(struct tg_tui_live *l)
 {
     return l->ui.m;
+}
+
+int tg_tui_live_quit_signal(struct tg_tui_live *l)
+{
+    return l->ui.term.headless ? 0 : tg_term_quit_requested();
 }
 
 void tg_tui_live_stop(struct tg_tui_live *l)

@@ -111,7 +111,7 @@ static void on_quit(int sig, siginfo_t *si, void *uc)
     } else if (i >= 0 && g.old[i].sa_handler != SIG_DFL && g.old[i].sa_handler != SIG_IGN) {
         g.old[i].sa_handler(sig);
     } else {
-        g.quit = 1;
+        g.quit = sig;
     }
     errno = saved;
 }
@@ -194,22 +194,25 @@ int tg_term_open(struct tg_term *t, const struct tg_tui_live_options *o, char *e
         g.in_fd = STDIN_FILENO;
         g.out_fd = STDOUT_FILENO;
         tcgetattr(g.in_fd, &g.saved);
+        g.quit = 0;
+        g.restored = 0;
+        g.nreset = 0;
+        /* ours first: ncurses then leaves SIGINT/SIGTERM alone (its own
+         * handlers would exit from inside the signal) */
+        install_handlers();
         t->screen = newterm(NULL, stdout, stdin);
         if (t->screen == NULL) {
+            remove_handlers();
             snprintf(err, errlen, "cannot use terminal type %s (no terminfo entry?)", term);
             return -ENOTTY;
         }
         set_term(t->screen);
-        g.nreset = 0;
         add_raw("\033[?1000l\033[?1002l\033[?1003l\033[?1006l");   /* mouse reporting off */
         add_cap("sgr0");
         add_cap("cnorm");
         add_cap("rmkx");
         add_cap("rmcup");
         g.active = true;
-        g.quit = 0;
-        g.restored = 0;
-        install_handlers();
         if (!g.atexit_done) {
             atexit(at_exit);
             g.atexit_done = true;
@@ -249,9 +252,9 @@ void tg_term_close(struct tg_term *t)
     t->screen = NULL;
 }
 
-bool tg_term_quit_requested(void)
+int tg_term_quit_requested(void)
 {
-    return g.quit != 0;
+    return g.quit;
 }
 
 /* A signal handler gave the terminal back but we live on: take it again. */

@@ -19,8 +19,8 @@ struct tg_term {
 int tg_term_open(struct tg_term *t, const struct tg_tui_live_options *o, char *err,
                  size_t errlen);
 void tg_term_close(struct tg_term *t);
-/* A quit signal arrived (no handler of the caller's). */
-bool tg_term_quit_requested(void);
+/* The quit signal that arrived (no handler of the caller's), or 0. */
+int tg_term_quit_requested(void);
 /* After a signal handler restored the terminal and we live on: take it
  * back. True if it did (redraw everything). */
 bool tg_term_retake(struct tg_term *t);

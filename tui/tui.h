@@ -339,6 +339,10 @@ void tg_tui_live_ended(struct tg_tui_live *ui, int wait_status);
 /* A problem to show in the title bar ("trace truncated after ..."). */
 void tg_tui_live_warn(struct tg_tui_live *ui, const char *warning);
 struct tg_tui_model *tg_tui_live_model(struct tg_tui_live *ui);
+/* The signal (SIGINT, SIGTERM...) that made pump return TG_TUI_QUIT, or 0
+ * if the user quit: a command can end the way the signal would have after
+ * tg_tui_live_stop (e.g. raise it again with its default action). */
+int tg_tui_live_quit_signal(struct tg_tui_live *ui);
 /* Restores the terminal and frees the session (not a model it was given). */
 void tg_tui_live_stop(struct tg_tui_live *ui);
 

@@ -96,7 +96,8 @@ struct tg_ui {
     uint64_t trace_end;             /* ended: the last event (the lanes may run on after it) */
     char title[256];
     char warning[256];
-    char message[256];              /* one-shot line on the hint row */
+    char message[512];              /* one-shot line on the hint row */
+    bool message_warn;              /* it is a warning (drawn as one) */
 
     /* the time axis and the selection, shared by Timeline, Locks, Details */
     struct tg_axis ax;

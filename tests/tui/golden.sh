@@ -37,7 +37,10 @@ normalise() {
     sed -E -e 's/0x[0-9a-f]{5,}/0xADDR/g' -e 's/pid [0-9]+/pid PID/g' -e 's/process [0-9]+/process PID/g' \
         -e 's/mktrace\.c:[0-9]+/mktrace.c:N/g' -e 's/[[:space:]]+$//'
 }
-capture() { tm capture-pane -p -t golden | normalise; }
+# each case gets its own session: a killed one may linger a moment
+session=golden0
+next_session() { session="golden$((${session#golden} + 1))"; }
+capture() { tm capture-pane -p -t "$session" | normalise; }
 
 failed=0
 ran=0
@@ -71,7 +74,8 @@ case_() {
     fi
     ran=$((ran + 1))
     local cols=${size%x*} rows=${size#*x}
-    tm new-session -d -s golden -x "$cols" -y "$rows" \
+    next_session
+    tm new-session -d -s "$session" -x "$cols" -y "$rows" \
         "env LANG=$locale LC_ALL=$locale TERM=xterm-256color $TANGLE view $tmp/$trace.trace; sleep 600"
     # the first frame: the tabs are drawn
     local deadline=$(( $(now_ms) + 10000 ))
@@ -79,7 +83,7 @@ case_() {
         capture | grep -q "Timeline" && break
         sleep 0.05
     done
-    [ $# -gt 0 ] && tm send-keys -t golden "$@"
+    [ $# -gt 0 ] && tm send-keys -t "$session" "$@"
     local want="$GOLDEN/$name.txt"
     local got
     got=$(settle "$want")
@@ -98,7 +102,7 @@ case_() {
         echo "ok   $name"
     fi
     check_"${name%%-*}" "$tmp/$name.got" "$name" || failed=$((failed + 1))
-    tm kill-session -t golden
+    tm kill-session -t "$session"
 }
 
 # Extra checks that hold whatever the golden file says.
@@ -144,6 +148,121 @@ case_ prodcons-locks        100x30 prodcons  C.UTF-8 2
 case_ prodcons-details      100x30 prodcons  C.UTF-8 j j n n n n Enter
 case_ race-findings         100x30 race      C.UTF-8 3
 case_ race-timeline         100x30 race      C.UTF-8 3 Enter
+
+# ---- bad input and ending: not screens, but what a user sees around them ----
+extra() {
+    local name=$1
+    if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " =~ " $name " ]]; then
+        return 1
+    fi
+    ran=$((ran + 1))
+    return 0
+}
+
+# A file that is not a trace: one line, status 1, and the terminal untouched.
+if extra bad-input; then
+    printf 'hello\n' >"$tmp/garbage.trace"
+    out=$("$TANGLE" view "$tmp/garbage.trace" 2>&1 </dev/null)
+    st=$?
+    if [ "$st" != 1 ] || [ "$(printf '%s\n' "$out" | wc -l)" != 1 ] \
+       || [[ "$out" != "tangle: $tmp/garbage.trace: cannot read trace: not a tangle trace"* ]]; then
+        echo "FAIL bad-input: status $st, output: $out"
+        failed=$((failed + 1))
+    else
+        echo "ok   bad-input"
+    fi
+fi
+
+# Runs `tangle view TRACE` in tmux with a shell after it that reports the
+# exit status and the terminal's modes; ARGS after the trace are keys.
+run_then_report() {
+    local trace=$1
+    shift
+    next_session
+    tm new-session -d -s "$session" -x 100 -y 30 \
+        "env LANG=C.UTF-8 TERM=xterm-256color $TANGLE view $trace 2>$tmp/stderr; \
+         echo status=\$?; stty -a | tr ' ' '\n' | grep -x -e icanon -e echo | tr '\n' ' '; echo; sleep 600"
+    local deadline=$(( $(now_ms) + 10000 ))
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        capture | grep -q "Timeline" && break
+        sleep 0.05
+    done
+}
+
+wait_for() {
+    local pattern=$1 deadline=$(( $(now_ms) + 10000 ))
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        capture | grep -q -- "$pattern" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# A truncated trace shows what it has, says so, and exits 1 with one line.
+if extra truncated; then
+    head -c $(( $(stat -c %s "$tmp/abba.trace") * 2 / 3 )) "$tmp/abba.trace" >"$tmp/cut.trace"
+    run_then_report "$tmp/cut.trace"
+    if ! wait_for "truncated"; then
+        echo "FAIL truncated: no warning in the view:"
+        capture
+        failed=$((failed + 1))
+    else
+        tm send-keys -t "$session" q
+        if wait_for "status=1" && wait_for "icanon echo" && grep -q "truncated" "$tmp/stderr" \
+           && [ "$(tm display -p -t "$session" '#{alternate_on}')" = 0 ]; then
+            echo "ok   truncated"
+        else
+            echo "FAIL truncated: after q:"
+            capture
+            cat "$tmp/stderr"
+            failed=$((failed + 1))
+        fi
+    fi
+    tm kill-session -t "$session"
+fi
+
+# SIGTERM, SIGINT from outside and a crash give the terminal back (modes and
+# the normal screen) and end the way the signal does.
+for sig in TERM INT SEGV; do
+    extra "signal-$sig" || continue
+    run_then_report "$tmp/abba.trace"
+    pane=$(tm display -p -t "$session" '#{pane_pid}')
+    pid=$(pgrep -P "$pane" -x tangle)
+    kill -s "$sig" "$pid"
+    want=$((128 + $(kill -l "$sig")))
+    if wait_for "status=$want" && wait_for "icanon echo" \
+       && [ "$(tm display -p -t "$session" '#{alternate_on}')" = 0 ]; then
+        echo "ok   signal-$sig"
+    else
+        echo "FAIL signal-$sig: the terminal was not given back, or the status is not $want:"
+        capture
+        failed=$((failed + 1))
+    fi
+    tm kill-session -t "$session"
+done
+
+# A resize at any time: from 100x30 to 80x24 and back, the view redraws to fit.
+if extra resize; then
+    run_then_report "$tmp/abba.trace"
+    tm resize-window -t "$session" -x 80 -y 24
+    # 80 columns: compact tabs and the state still on the title line
+    if wait_for " 1 Timeline 2 Locks .*killed by SIGKILL" && capture | grep -q "?:help q:quit"; then
+        tm resize-window -t "$session" -x 120 -y 40
+        if wait_for " 1 Timeline  2 Locks .*abba.trace  killed by SIGKILL" \
+           && capture | grep -q "Thread-10"; then
+            echo "ok   resize"
+        else
+            echo "FAIL resize: after growing to 120x40:"
+            capture
+            failed=$((failed + 1))
+        fi
+    else
+        echo "FAIL resize: after shrinking to 80x24:"
+        capture
+        failed=$((failed + 1))
+    fi
+    tm kill-session -t "$session"
+fi
 
 if [ "$ran" = 0 ]; then
     echo "no such case: ${only[*]}"
