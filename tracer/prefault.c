@@ -55,6 +55,27 @@ static void futex_wake(uint32_t *word)
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* Reads one byte of each page of [P, P+LEN) through the mapping. Each page
+ * is read under the run-wide lock, after checking it is inside the file:
+ * the root's finish trims the file to its last chunk under that lock, and
+ * reading a mapped page past the end of the file raises SIGBUS. Returns
+ * false when the file ends before P+LEN. */
+static bool touch(struct tg_writer *w, const uint8_t *p, uint64_t len)
+{
+    uint64_t base = (uint64_t)(p - (const uint8_t *)w->hdr);
+    for (uint64_t off = 0; off < len; off += 4096) {
+        if (tg_writer_lock(w) < 0)
+            return false;
+        bool inside = base + off + 4096 <= __atomic_load_n(&w->hdr->file_size, __ATOMIC_ACQUIRE);
+        if (inside)
+            (void)*(volatile const uint8_t *)(p + off);
+        tg_writer_unlock(w);
+        if (!inside)
+            return false;
+    }
+    return true;
+}
+
 static void *helper(void *arg)
 {
     (void)arg;
@@ -71,14 +92,18 @@ static void *helper(void *arg)
         uint64_t target = used + WINDOW_CHUNKS < in_file ? used + WINDOW_CHUNKS : in_file;
         if (done < used)
             done = used;
-        while (done < target) {
+        while (done < target && !__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
             uint64_t n = target - done < BATCH_CHUNKS ? target - done : BATCH_CHUNKS;
             uint8_t *p = (uint8_t *)w->hdr + TG_HEADER_SIZE + done * TG_CHUNK_SIZE;
-            if (madvise(p, n * TG_CHUNK_SIZE, MADV_POPULATE_WRITE) != 0
-                && errno == EINVAL)
-                return NULL;            /* kernel older than 5.14: nothing to do */
-            for (uint64_t off = 0; off < n * TG_CHUNK_SIZE; off += 4096)
-                (void)*(volatile const uint8_t *)(p + off);
+            /* past the end of the file madvise fails (EFAULT/ENOMEM), it
+             * does not raise SIGBUS */
+            if (madvise(p, n * TG_CHUNK_SIZE, MADV_POPULATE_WRITE) != 0) {
+                if (errno == EINVAL)
+                    return NULL;        /* kernel older than 5.14: nothing to do */
+                break;                  /* the file is shorter than we read */
+            }
+            if (!touch(w, p, n * TG_CHUNK_SIZE))
+                break;
             done += n;
         }
         futex_wait(&wake, seen, 50);

@@ -252,3 +252,42 @@ Test(process, verbose_is_silent_when_all_is_well)
     tr_run_free(&r);
     tr_remove(trace);
 }
+
+Test(process, signal_handlers_inside_hooks_corrupt_nothing, .timeout = 60)
+{
+    TRACED_RUN(0, "signals", "300000");
+    int posts = (int)tr_value(&r, "posts");
+    cr_expect_gt(posts, 0, "the timer fired");
+    cr_expect_eq(tr_count(&e, TG_EV_MUTEX_ACQ, ANY_OBJ), 300000, "no event of the thread lost");
+    cr_expect_eq(tr_count(&e, TG_EV_MUTEX_REL, ANY_OBJ), 300000);
+    /* a post that interrupted a hook passes through unrecorded; the rest
+     * are in the trace */
+    size_t recorded = tr_count(&e, TG_EV_SEM_POST, ANY_OBJ);
+    cr_expect_leq(recorded, (size_t)posts);
+    cr_expect_gt(recorded, 0);
+    TRACED_DONE();
+}
+
+Test(process, fork_while_threads_write, .timeout = 60)
+{
+    TRACED_RUN(0, "fork_storm", "20");
+    struct tg_trace_summary sum;
+    tg_trace_summary(e.t, &sum);
+    cr_expect_eq(sum.processes, 21);
+    size_t exits = 0, forks = 0;
+    for (size_t i = 0; i < e.n; i++) {
+        if (e.v[i].kind == TG_EV_PROCESS_EXIT && e.v[i].process != 0) {
+            cr_expect_eq(e.v[i].p0, 0);
+            exits++;
+        }
+        if (e.v[i].kind == TG_EV_FORK) {
+            const struct tg_process_info *c = tg_trace_process(e.t, (uint32_t)e.v[i].p1);
+            cr_assert_not_null(c, "FORK names a recorded process");
+            cr_expect_eq(c->pid, (uint32_t)e.v[i].p0);
+            forks++;
+        }
+    }
+    cr_expect_eq(forks, 20);
+    cr_expect_eq(exits, 20, "every child ended and said so");
+    TRACED_DONE();
+}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -580,6 +581,88 @@ static int mode_main_exits_first(long pairs)
     pthread_exit(NULL);
 }
 
+/* A signal handler that posts a semaphore (async-signal-safe) lands in
+ * the middle of hooks: tangle must neither corrupt the stream nor lose the
+ * interrupted thread's own events. */
+static sem_t sig_sem;
+static volatile sig_atomic_t sig_posts;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    sem_post(&sig_sem);
+    sig_posts++;
+    errno = saved;
+}
+
+static int mode_signals(long pairs)
+{
+    CHECK(sem_init(&sig_sem, 0, 0) == 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+    struct itimerval it = { { 0, 200 }, { 0, 200 } };
+    CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+    for (long i = 0; i < pairs; i++) {
+        pthread_mutex_lock(&m);
+        pthread_mutex_unlock(&m);
+    }
+    struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("posts %d\n", (int)sig_posts);
+    return 0;
+}
+
+/* fork while other threads are deep in tangle's slow paths (new chunks,
+ * new stacks): no child may inherit a lock held by a thread it lacks. */
+static volatile int storm_stop;
+
+static __attribute__((noinline)) void storm_lock(pthread_mutex_t *mx, int depth)
+{
+    if (depth > 0) {
+        storm_lock(mx, depth - 1);
+        __asm__ volatile("" ::: "memory");
+        return;
+    }
+    pthread_mutex_lock(mx);
+    pthread_mutex_unlock(mx);
+}
+
+static void *storm_worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; !storm_stop; i++)
+        storm_lock(&m, i % 48);
+    return NULL;
+}
+
+static int mode_fork_storm(int forks)
+{
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&th[i], NULL, storm_worker, NULL) == 0);
+    for (int i = 0; i < forks; i++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            /* not m: a worker may have held it at the fork */
+            pthread_mutex_t own = PTHREAD_MUTEX_INITIALIZER;
+            storm_lock(&own, i % 48);
+            exit(0);
+        }
+        int st;
+        CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    storm_stop = 1;
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_join(th[i], NULL) == 0);
+    printf("forks %d\n", forks);
+    return 0;
+}
+
 static int mode_vfork(void)
 {
     pthread_mutex_lock(&m);
@@ -623,6 +706,8 @@ int main(int argc, char **argv)
     if (strcmp(mode, "kill") == 0 && argc == 3) return mode_kill(atoi(argv[2]));
     if (strcmp(mode, "stdout") == 0) return mode_stdout();
     if (strcmp(mode, "vfork") == 0) return mode_vfork();
+    if (strcmp(mode, "signals") == 0 && argc == 3) return mode_signals(atol(argv[2]));
+    if (strcmp(mode, "fork_storm") == 0 && argc == 3) return mode_fork_storm(atoi(argv[2]));
     if (strcmp(mode, "main_exits_first") == 0 && argc == 3)
         return mode_main_exits_first(atol(argv[2]));
     fprintf(stderr, "tracee: unknown mode %s\n", mode);
