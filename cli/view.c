@@ -239,9 +239,24 @@ int tg_cmd_view(int argc, char **argv)
         return tg_cli_usage_error("view", optind >= argc ? "no TRACE given" : "one TRACE only");
     v.path = argv[optind];
 
-    int status = tg_cli_open_trace(v.path, v.follow ? TG_OPEN_FOLLOW : 0, &v.trace);
-    if (status != TG_STATUS_OK)
+    int status;
+    if (v.follow) {
+        /* a trace the tracer has created but not initialised yet: wait for
+         * it a little, as `tail -f` would */
+        char why[256] = "";
+        int err = TG_TRACE_EEMPTY;
+        for (int i = 0; i < 100 && err == TG_TRACE_EEMPTY; i++) {
+            err = tg_trace_open(v.path, TG_OPEN_FOLLOW, &v.trace, why, sizeof why);
+            if (err == TG_TRACE_EEMPTY)
+                nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+        }
+        if (err < 0) {
+            tg_cli_error("%s: cannot read trace: %s", v.path, why[0] ? why : tg_trace_strerror(err));
+            return TG_STATUS_BAD_INPUT;
+        }
+    } else if ((status = tg_cli_open_trace(v.path, 0, &v.trace)) != TG_STATUS_OK) {
         return status;
+    }
     v.syms = tg_symbols_new(v.trace);
     status = run_view(&v, v.path, no_color);
     if (v.rep != NULL && tg_report_free != NULL)

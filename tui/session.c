@@ -1,6 +1,6 @@
-/* tui/session.c: the session — what the caller feeds, the key loop, the
- * requests every view shares (views, help, search, follow, the time axis),
- * the rows of the timeline, and drawing the frame around the views. */
+/* tui/session.c: what the views share — the rows of the timeline and their
+ * order, the time axis, search, and the keys: the binding table, requests
+ * every view understands (views, help, search, follow), the mouse. */
 #include "tui/search.h"
 #include "tui/ui.h"
 
@@ -13,11 +13,7 @@
 
 #include "trace/trace.h"
 
-struct tg_tui_live {
-    struct tg_ui ui;
-};
-
-static const struct tg_view_ops *const views[TG_VIEW_COUNT] = {
+const struct tg_view_ops *const tg_views[TG_VIEW_COUNT] = {
     [TG_VIEW_TIMELINE] = &tg_timeline_view, [TG_VIEW_LOCKS] = &tg_locks_view,
     [TG_VIEW_FINDINGS] = &tg_findings_view, [TG_VIEW_DETAILS] = &tg_details_view,
     [TG_VIEW_OUTPUT] = &tg_output_view,     [TG_VIEW_STATS] = &tg_stats_view,
@@ -44,13 +40,6 @@ static const struct { int key; enum tg_req req; } keymap[] = {
     { KEY_ENTER, TG_REQ_ENTER }, { 's', TG_REQ_SORT }, { 'r', TG_REQ_REVERSE },
     { 12, TG_REQ_REDRAW },                                            /* Ctrl-L */
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void tg_ui_message(struct tg_ui *ui, const char *fmt, ...)
 {
@@ -203,7 +192,7 @@ int tg_ui_lane_width(const struct tg_ui *ui)
     return w > 1 ? w : 1;
 }
 
-static void resize(struct tg_ui *ui)
+void tg_ui_resize(struct tg_ui *ui)
 {
     getmaxyx(stdscr, ui->rows, ui->cols);
     tg_axis_resize(&ui->ax, tg_ui_lane_width(ui));
@@ -212,7 +201,7 @@ static void resize(struct tg_ui *ui)
 
 /* ---- the time axis ---- */
 
-static void fit(struct tg_ui *ui)
+void tg_ui_fit(struct tg_ui *ui)
 {
     ui->ax.width = tg_ui_lane_width(ui);
     tg_axis_fit(&ui->ax, tg_tui_model_start(ui->m), tg_tui_model_end(ui->m));
@@ -225,12 +214,12 @@ void tg_ui_goto(struct tg_ui *ui, uint64_t t)
 }
 
 /* Live: keep the newest time at the right, zooming out while autofit. */
-static void follow_end(struct tg_ui *ui)
+void tg_ui_follow_end(struct tg_ui *ui)
 {
     uint64_t end = tg_tui_model_end(ui->m);
     ui->ax.width = tg_ui_lane_width(ui);
     if (ui->autofit) {
-        fit(ui);
+        tg_ui_fit(ui);
         ui->ax.cursor = end;
         return;
     }
@@ -271,7 +260,7 @@ unsigned tg_ui_axis_request(struct tg_ui *ui, enum tg_req req)
         break;
     case TG_REQ_ZOOM_IN: tg_axis_zoom(ax, 1); ui->autofit = false; break;
     case TG_REQ_ZOOM_OUT: tg_axis_zoom(ax, -1); ui->autofit = false; break;
-    case TG_REQ_ZOOM_FIT: fit(ui); ui->autofit = ui->follow; return TG_DRAW_BODY;
+    case TG_REQ_ZOOM_FIT: tg_ui_fit(ui); ui->autofit = ui->follow; return TG_DRAW_BODY;
     default: ui->user_moved = moved; return TG_DRAW_UNHANDLED;
     }
     if (req != TG_REQ_ZOOM_IN && req != TG_REQ_ZOOM_OUT)
@@ -345,8 +334,8 @@ static unsigned prompt_key(struct tg_ui *ui, wint_t ch, bool keycode)
 static void switch_view(struct tg_ui *ui, int v)
 {
     ui->view = (enum tg_view_id)((v + TG_VIEW_COUNT) % TG_VIEW_COUNT);
-    if (views[ui->view]->enter)
-        views[ui->view]->enter(ui);
+    if (tg_views[ui->view]->enter)
+        tg_views[ui->view]->enter(ui);
 }
 
 static unsigned session_request(struct tg_ui *ui, enum tg_req req)
@@ -386,7 +375,7 @@ static unsigned mouse(struct tg_ui *ui)
         enum tg_req req = me.bstate & BUTTON4_PRESSED ? TG_REQ_ZOOM_IN : TG_REQ_ZOOM_OUT;
         if (ui->view != TG_VIEW_TIMELINE && ui->view != TG_VIEW_LOCKS)
             req = me.bstate & BUTTON4_PRESSED ? TG_REQ_UP : TG_REQ_DOWN;
-        unsigned f = views[ui->view]->request(ui, req);
+        unsigned f = tg_views[ui->view]->request(ui, req);
         return f & TG_DRAW_UNHANDLED ? session_request(ui, req) : f;
     }
     if (!(me.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED)))
@@ -400,15 +389,15 @@ static unsigned mouse(struct tg_ui *ui)
         }
         return TG_DRAW_NONE;
     }
-    if (views[ui->view]->click)
-        return views[ui->view]->click(ui, me.y, me.x, (me.bstate & BUTTON1_DOUBLE_CLICKED) != 0);
+    if (tg_views[ui->view]->click)
+        return tg_views[ui->view]->click(ui, me.y, me.x, (me.bstate & BUTTON1_DOUBLE_CLICKED) != 0);
     return TG_DRAW_NONE;
 }
 
-static unsigned handle(struct tg_ui *ui, wint_t ch, bool keycode)
+unsigned tg_ui_handle(struct tg_ui *ui, wint_t ch, bool keycode)
 {
     if (keycode && ch == KEY_RESIZE) {
-        resize(ui);
+        tg_ui_resize(ui);
         return TG_DRAW_ALL;
     }
     if (ui->help) {
@@ -433,330 +422,10 @@ static unsigned handle(struct tg_ui *ui, wint_t ch, bool keycode)
     if (req == TG_REQ_SEARCH && ui->prompting == false && ch == '/') {
         /* `/` then Enter with nothing typed repeats the last search */
     }
-    unsigned f = views[ui->view]->request(ui, req);
+    unsigned f = tg_views[ui->view]->request(ui, req);
     if (f & TG_DRAW_UNHANDLED)
         f = session_request(ui, req);
     return f;
 }
 
 /* ---- the frame ---- */
-
-static void draw_tabs(struct tg_ui *ui)
-{
-    size_t nf = tg_tui_model_nfindings(ui->m);
-    int x = 0;
-
-    tg_draw_fill(0, 0, ui->cols, tg_paint(ui, TG_P_TAB));
-    for (int v = 0; v < TG_VIEW_COUNT; v++) {
-        char label[48];
-        const char *pad = ui->cols < 100 ? "" : " ";    /* 80 columns: room for the state */
-        if (v == TG_VIEW_FINDINGS && nf > 0)
-            snprintf(label, sizeof label, " %d %s:%zu%s", v + 1, views[v]->name, nf, pad);
-        else
-            snprintf(label, sizeof label, " %d %s%s", v + 1, views[v]->name, pad);
-        tg_paint_set(ui, v == (int)ui->view ? TG_P_TAB_ACTIVE : TG_P_TAB);
-        ui->tab_x[v] = x;
-        x += tg_draw_text(0, x, ui->cols - x, label, false);
-    }
-    ui->tab_x[TG_VIEW_COUNT] = x;
-
-    /* right: what this is and how it stands; the state wins the room */
-    char state[64] = "";
-    if (!ui->ended && ui->trace != NULL)
-        snprintf(state, sizeof state, "%s live", ui->follow ? (ui->utf8 ? "▶" : ">") : "||");
-    else if (ui->ended && ui->exit_status >= 0 && (ui->exit_status & 0x7f) == 0)
-        snprintf(state, sizeof state, "exit %d", (ui->exit_status >> 8) & 0xff);
-    else if (ui->ended && ui->exit_status >= 0 && sigabbrev_np(ui->exit_status & 0x7f))
-        snprintf(state, sizeof state, "killed by SIG%s", sigabbrev_np(ui->exit_status & 0x7f));
-    else if (ui->ended && ui->exit_status >= 0)
-        snprintf(state, sizeof state, "killed by signal %d", ui->exit_status & 0x7f);
-    const char *slash = strrchr(ui->title, '/');
-    const char *title = slash && slash[1] ? slash + 1 : ui->title;
-    char right[400];
-    int room = ui->cols - x - 2;
-    snprintf(right, sizeof right, "%s%s%s", title, state[0] ? "  " : "", state);
-    if ((int)strlen(right) > room)
-        snprintf(right, sizeof right, "%s", state);
-    tg_paint_set(ui, TG_P_TAB);
-    int w = 0;
-    for (const char *p = right; *p; p++)
-        w += ((unsigned char)*p & 0xc0) != 0x80;
-    if (w <= room && w > 0)
-        tg_draw_text(0, ui->cols - w - 1, w, right, false);
-    if (ui->warning[0] && room - w > 12) {
-        tg_paint_set(ui, TG_P_WARN);
-        tg_draw_text(0, x + 1, room - w - 2, ui->warning, false);
-    }
-    tg_paint_set(ui, TG_P_TEXT);
-}
-
-static void draw_hint(struct tg_ui *ui)
-{
-    int y = ui->rows - 1;
-    if (ui->prompting) {
-        tg_paint_set(ui, TG_P_STATUS);
-        tg_draw_fill(y, 0, ui->cols, tg_paint(ui, TG_P_STATUS));
-        char line[128];
-        snprintf(line, sizeof line, "find thread or lock: %.*s_", (int)ui->nprompt, ui->prompt);
-        tg_draw_text(y, 0, ui->cols, line, true);
-    } else if (ui->message[0]) {
-        tg_paint_set(ui, ui->message_warn ? TG_P_WARN : TG_P_STATUS);
-        tg_draw_fill(y, 0, ui->cols, tg_paint(ui, ui->message_warn ? TG_P_WARN : TG_P_STATUS));
-        tg_draw_text(y, 0, ui->cols, ui->message, true);
-    } else {
-        tg_paint_set(ui, TG_P_DIM);
-        tg_draw_text(y, 0, ui->cols, views[ui->view]->hint, true);
-    }
-    tg_paint_set(ui, TG_P_TEXT);
-}
-
-static void draw(struct tg_ui *ui)
-{
-    getmaxyx(stdscr, ui->rows, ui->cols);
-    if (ui->need_clear) {
-        clearok(curscr, TRUE);
-        ui->need_clear = false;
-    }
-    erase();
-    if (ui->rows < 6 || ui->cols < 30) {
-        tg_draw_text(0, 0, ui->cols, "terminal too small", false);
-    } else {
-        draw_tabs(ui);
-        views[ui->view]->draw(ui, 1, ui->rows - 2);
-        draw_hint(ui);
-        if (ui->help)
-            tg_help_draw(ui);
-    }
-    wnoutrefresh(stdscr);
-    doupdate();
-    ui->last_draw_ns = mono_ns();
-    ui->dirty = false;
-}
-
-/* Model changes since the last frame: new lanes, the clock, following. */
-static void catch_up(struct tg_ui *ui)
-{
-    if (!ui->ended && ui->trace != NULL)
-        tg_tui_model_set_now(ui->m, tg_trace_now(ui->trace));
-    if (tg_tui_model_nthreads(ui->m) != ui->model_threads
-        || tg_tui_model_nlocks(ui->m) != ui->model_locks)
-        tg_ui_rebuild_rows(ui);
-    if (!ui->fitted && tg_tui_model_events(ui->m) > 0) {
-        fit(ui);
-        ui->fitted = true;
-    }
-    if (ui->follow && !ui->ended)
-        follow_end(ui);
-}
-
-/* ---- the API ---- */
-
-int tg_tui_live_start(struct tg_tui_live **out, struct tg_trace *trace,
-                      struct tg_symbols *symbols, const struct tg_tui_live_options *o,
-                      char *err, size_t errlen)
-{
-    struct tg_tui_live_options none = { 0 };
-    struct tg_tui_live *l = calloc(1, sizeof *l);
-    char dummy[8];
-
-    if (err == NULL) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
-    if (o == NULL)
-        o = &none;
-    if (l == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    struct tg_ui *ui = &l->ui;
-    ui->m = o->model;
-    if (ui->m == NULL) {
-        ui->m = tg_tui_model_new();
-        ui->own_model = true;
-        if (ui->m == NULL) {
-            free(l);
-            snprintf(err, errlen, "out of memory");
-            return -ENOMEM;
-        }
-    }
-    int rc = tg_term_open(&ui->term, o, err, errlen);
-    if (rc < 0) {
-        if (ui->own_model)
-            tg_tui_model_free(ui->m);
-        free(l);
-        return rc;
-    }
-    ui->trace = trace;
-    ui->syms = symbols;
-    ui->utf8 = ui->term.utf8;
-    ui->colour = ui->term.colour;
-    ui->follow = o->follow;
-    ui->autofit = o->follow;
-    ui->exit_status = -1;
-    ui->out_pinned = true;
-    snprintf(ui->title, sizeof ui->title, "%s", o->title ? o->title : "tangle");
-    if (o->warning)
-        snprintf(ui->warning, sizeof ui->warning, "%s", o->warning);
-    tg_draw_init_colours(ui);
-    resize(ui);
-    catch_up(ui);
-    draw(ui);
-    *out = l;
-    return 0;
-}
-
-void tg_tui_live_event(struct tg_tui_live *l, const struct tg_ev *ev)
-{
-    if (tg_tui_model_add(l->ui.m, ev) < 0)
-        snprintf(l->ui.warning, sizeof l->ui.warning, "out of memory: events dropped");
-    l->ui.dirty = true;
-}
-
-void tg_tui_live_finding(struct tg_tui_live *l, const struct tg_tui_finding *f)
-{
-    tg_tui_model_add_finding(l->ui.m, f);
-    l->ui.dirty = true;
-}
-
-void tg_tui_live_output(struct tg_tui_live *l, const char *data, size_t len, uint64_t ts)
-{
-    tg_ui_output(&l->ui, data, len, ts);
-}
-
-const char *tg_tui_live_output_text(struct tg_tui_live *l, size_t *len)
-{
-    if (len != NULL)
-        *len = l->ui.nout_all;
-    return l->ui.out_all ? l->ui.out_all : "";
-}
-
-int tg_tui_live_pump(struct tg_tui_live *l, int timeout_ms)
-{
-    struct tg_ui *ui = &l->ui;
-    unsigned flags = TG_DRAW_NONE;
-    wint_t ch;
-
-    if (tg_term_retake(&ui->term))
-        flags |= TG_DRAW_ALL;
-    if (tg_term_quit_requested())
-        ui->quit = true;
-    catch_up(ui);
-    /* wait for a key, but not past the next frame that is due */
-    if (timeout_ms < 0)
-        timeout_ms = 0;
-    if (ui->dirty) {
-        uint64_t since = mono_ns() - ui->last_draw_ns;
-        int due = since >= 100000000ull ? 0 : (int)((100000000ull - since) / 1000000ull) + 1;
-        if (due < timeout_ms)
-            timeout_ms = due;
-    }
-    wtimeout(stdscr, timeout_ms);
-    for (int n = 0; n < 256 && !ui->quit; n++) {
-        int r = wget_wch(stdscr, &ch);
-        if (r == ERR)
-            break;
-        flags |= handle(ui, ch, r == KEY_CODE_YES);
-        wtimeout(stdscr, 0);
-    }
-    if (tg_term_quit_requested())
-        ui->quit = true;
-    if (ui->quit)
-        return TG_TUI_QUIT;
-    if (flags != TG_DRAW_NONE) {
-        if (flags & TG_DRAW_ALL)
-            catch_up(ui);
-        draw(ui);
-    } else if (ui->dirty && mono_ns() - ui->last_draw_ns >= 100000000ull) {
-        draw(ui);
-    }
-    return TG_TUI_CONTINUE;
-}
-
-int tg_tui_live_key(struct tg_tui_live *l, int key)
-{
-    struct tg_ui *ui = &l->ui;
-    bool keycode = key >= KEY_MIN;
-    if (key == KEY_RESIZE)
-        ui->ax.width = 0;
-    handle(ui, (wint_t)key, keycode);
-    if (tg_term_quit_requested())
-        ui->quit = true;
-    return ui->quit ? TG_TUI_QUIT : TG_TUI_CONTINUE;
-}
-
-void tg_tui_live_draw(struct tg_tui_live *l)
-{
-    catch_up(&l->ui);
-    draw(&l->ui);
-}
-
-void tg_tui_live_ended(struct tg_tui_live *l, int wait_status)
-{
-    struct tg_ui *ui = &l->ui;
-    if (ui->trace != NULL)
-        tg_tui_model_set_now(ui->m, tg_trace_now(ui->trace));
-    catch_up(ui);
-    ui->ended = true;
-    ui->follow = false;
-    ui->exit_status = wait_status;
-    /* Threads still blocked or running when the trace ends (a killed or
-     * hung program): their last state lasted until the process died, some
-     * time after the last event. Show it for a twentieth of the trace more,
-     * so a deadlock at the very end is not one column wide. */
-    uint64_t end = tg_tui_model_end(ui->m), start = tg_tui_model_start(ui->m);
-    ui->trace_end = end;
-    tg_tui_model_compact(ui->m);
-    for (size_t i = 0; i < tg_tui_model_nthreads(ui->m); i++) {
-        const struct tg_tui_thread *t = tg_tui_model_thread(ui->m, i);
-        struct tg_tui_seg last;
-        if (t->nsegs == 0)
-            continue;
-        tg_tui_model_seg(ui->m, i, t->nsegs - 1, &last);
-        if (last.state != TG_TUI_ST_EXITED) {
-            tg_tui_model_set_now(ui->m, end + ((end - start) / 20 > 0 ? (end - start) / 20 : 1));
-            break;
-        }
-    }
-    if (ui->autofit || !ui->user_moved)
-        fit(ui);
-    ui->dirty = true;
-}
-
-void tg_tui_live_warn(struct tg_tui_live *l, const char *warning)
-{
-    /* in the title bar when there is room, and on the message line until a key */
-    snprintf(l->ui.warning, sizeof l->ui.warning, "%s", warning ? warning : "");
-    tg_ui_message(&l->ui, "%s%s", warning && *warning ? (l->ui.utf8 ? "⚠ " : "! ") : "",
-                  warning ? warning : "");
-    l->ui.message_warn = true;
-    l->ui.dirty = true;
-}
-
-struct tg_tui_model *tg_tui_live_model(struct tg_tui_live *l)
-{
-    return l->ui.m;
-}
-
-int tg_tui_live_quit_signal(struct tg_tui_live *l)
-{
-    return l->ui.term.headless ? 0 : tg_term_quit_requested();
-}
-
-void tg_tui_live_stop(struct tg_tui_live *l)
-{
-    if (l == NULL)
-        return;
-    struct tg_ui *ui = &l->ui;
-    tg_term_close(&ui->term);
-    for (size_t i = 0; i < ui->nout; i++)
-        free(ui->out[i].text);
-    free(ui->out);
-    free(ui->partial);
-    free(ui->out_all);
-    free(ui->rows_v);
-    free(ui->lock_order);
-    if (ui->own_model)
-        tg_tui_model_free(ui->m);
-    free(l);
-}

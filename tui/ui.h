@@ -54,6 +54,7 @@ struct tg_view_ops {
 
 extern const struct tg_view_ops tg_timeline_view, tg_locks_view, tg_findings_view,
     tg_details_view, tg_output_view, tg_stats_view;
+extern const struct tg_view_ops *const tg_views[TG_VIEW_COUNT];
 
 /* One row of the timeline: a thread lane, the separator, or a lock lane. */
 enum tg_row_kind { TG_ROW_THREAD, TG_ROW_SEP, TG_ROW_LOCK };
@@ -155,6 +156,14 @@ struct tg_ui {
 };
 
 /* ---- session.c ---- */
+/* A key (KEYCODE: an ncurses KEY_* code) through the help, the search
+ * prompt, the active view and the shared requests; returns redraw flags. */
+unsigned tg_ui_handle(struct tg_ui *ui, wint_t ch, bool keycode);
+void tg_ui_resize(struct tg_ui *ui);
+/* The whole trace on screen. */
+void tg_ui_fit(struct tg_ui *ui);
+/* Live: the newest time in view (zooming out while autofit). */
+void tg_ui_follow_end(struct tg_ui *ui);
 /* Time-axis requests shared by the lane views (cursor, pan, zoom). */
 unsigned tg_ui_axis_request(struct tg_ui *ui, enum tg_req req);
 /* The axis width for the lane views at the current size. */
