@@ -181,7 +181,7 @@ static size_t representative(const struct tg_series *s, uint64_t a, uint64_t b, 
     size_t i = tg_series_at_from(s, a, hint);
     if (i == SIZE_MAX)
         i = 0;
-    for (size_t k = i, lim = i + 64; k < s->n && k < lim && tg_series_ts(s, k) < b; k++)
+    for (size_t k = i, lim = i + 16; k < s->n && k < lim && tg_series_ts(s, k) < b; k++)
         if (s->st[k] == state)
             return k;
     size_t mid = tg_series_at_from(s, a + (b - a) / 2, i);

@@ -196,19 +196,47 @@ static void sum_segments(const struct tg_series *s, size_t p, size_t q, uint64_t
     }
 }
 
-/* Closed segments [p, q) (q <= n - 1). */
+/* Removes the time of closed segments [p, q) from DUR. */
+static void unsum_segments(const struct tg_series *s, size_t p, size_t q, uint64_t *dur)
+{
+    if (p >= q)
+        return;
+    uint64_t t = tg_series_ts(s, p);
+    for (size_t i = p; i < q; i++) {
+        uint64_t next = tg_series_ts(s, i + 1);
+        dur[s->st[i]] -= next - t;
+        t = next;
+    }
+}
+
+/* Closed segments [p, q) (q <= n - 1): whole blocks from the prefix sums,
+ * the ragged ends segment by segment, from whichever block edge is nearer
+ * (at most half a block each). */
 static void sum_closed(const struct tg_series *s, size_t p, size_t q, uint64_t *dur)
 {
-    size_t pb = (p + TG_SERIES_BLOCK - 1) / TG_SERIES_BLOCK, qb = q / TG_SERIES_BLOCK;
+    const size_t B = TG_SERIES_BLOCK;
+    size_t pb = p / B, qb = q / B;          /* blocks holding p and q */
 
-    if (pb < qb && qb < s->ncum) {
-        sum_segments(s, p, pb * TG_SERIES_BLOCK, dur);
-        const uint64_t *hi = s->cum + qb * s->nstates, *lo = s->cum + pb * s->nstates;
-        for (unsigned k = 0; k < s->nstates; k++)
-            dur[k] += hi[k] - lo[k];
-        p = qb * TG_SERIES_BLOCK;
+    if (pb + 1 >= qb || qb >= s->ncum) {
+        sum_segments(s, p, q, dur);
+        return;
     }
-    sum_segments(s, p, q, dur);
+    const unsigned ns = s->nstates;
+    size_t from = p - pb * B < B / 2 ? pb : pb + 1;     /* block edge at or before p's */
+    size_t to = q - qb * B <= B / 2 ? qb : qb + 1;      /* block edge at or after q's */
+    if (to >= s->ncum)
+        to = qb;
+    const uint64_t *hi = s->cum + to * ns, *lo = s->cum + from * ns;
+    for (unsigned k = 0; k < ns; k++)
+        dur[k] += hi[k] - lo[k];
+    if (from == pb)
+        unsum_segments(s, pb * B, p, dur);
+    else
+        sum_segments(s, p, from * B, dur);
+    if (to == qb)
+        sum_segments(s, qb * B, q, dur);
+    else
+        unsum_segments(s, q, to * B, dur);
 }
 
 size_t tg_series_at_from(const struct tg_series *s, uint64_t t, size_t hint)
