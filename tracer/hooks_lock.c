@@ -37,6 +37,15 @@ static inline unsigned mutex_bits(const pthread_mutex_t *m, bool timed)
     return TG_ARG((unsigned)kind & 3u, (kind & 128) != 0, timed, 0);
 }
 
+/* glibc's unlock of a normal (timed) or adaptive mutex, private or shared,
+ * returns 0 without looking at the owner; recursive, errorcheck, robust,
+ * PI and PP mutexes check and may fail. */
+static inline bool unlock_cannot_fail(const pthread_mutex_t *m)
+{
+    int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & 0x7f;
+    return kind == PTHREAD_MUTEX_TIMED_NP || kind == PTHREAD_MUTEX_ADAPTIVE_NP;
+}
+
 static inline unsigned rwlock_bits(const pthread_rwlock_t *rw, bool timed)
 {
     int shared = __atomic_load_n(&rw->__data.__shared, __ATOMIC_RELAXED);
@@ -62,6 +71,7 @@ int lock_finish(struct tg_thread *t, const void *frame, const struct lock_kinds 
     uint64_t tick = tg_now();
     uint32_t stack = TG_STACK_AT(t, frame);
     if (TG_LIKELY(acquired(tried))) {
+        tick = tg_tick_acquire(t, TG_OBJ(obj), tick);
         tg_emit(t, k->acq, tg_with_result(bits, tried), TG_OBJ(obj), stack, tick);
         tg_idle(t);
         tg_sync(k->acq, TG_OBJ(obj), bits);
@@ -72,12 +82,21 @@ int lock_finish(struct tg_thread *t, const void *frame, const struct lock_kinds 
     tg_idle(t);
     int r = block(obj, clock, abstime);
     tg_busy(t);
+    tick = tg_now();
+    if (acquired(r))
+        tick = tg_tick_acquire(t, TG_OBJ(obj), tick);
     tg_emit(t, acquired(r) ? k->acq : k->fail, tg_with_result(bits, r), TG_OBJ(obj),
-            stack, tg_now());
+            stack, tick);
     tg_idle(t);
     if (acquired(r))
         tg_sync(k->acq, TG_OBJ(obj), bits);
     return r;
+}
+
+static inline bool is_try(unsigned kind)
+{
+    return kind == TG_EV_MUTEX_TRY || kind == TG_EV_RD_TRY || kind == TG_EV_WR_TRY
+        || kind == TG_EV_SPIN_TRY;
 }
 
 /* A call that only reports its result: trylock, init, destroy. */
@@ -88,20 +107,33 @@ void record(struct tg_thread *t, const void *frame, unsigned kind, void *obj,
     tg_busy(t);
     uint64_t tick = tg_now();
     uint32_t stack = TG_STACK_AT(t, frame);
+    if (is_try(kind) && TG_ARG_RESULT(arg) == TG_OK)
+        tick = tg_tick_acquire(t, TG_OBJ(obj), tick);
     tg_emit(t, kind, arg, TG_OBJ(obj), stack, tick);
     tg_idle(t);
 }
 
-/* An unlock: the record's time is taken before the real unlock, so that
- * the next owner's ACQ is never earlier than this REL. */
+/* An unlock: the record's time is taken before the real unlock and set as
+ * the lock's causal floor, so the next owner's ACQ is never earlier than
+ * this REL. When the unlock cannot fail (SURE: normal and adaptive mutexes,
+ * rwlocks, spinlocks, whose glibc unlock checks nothing) the record is also
+ * published before the real unlock, so a reader following the trace live
+ * never sees the next owner's ACQ before it, however long this thread is
+ * preempted between the two. */
 static inline __attribute__((always_inline))
 int release(struct tg_thread *t, const void *frame, unsigned kind, void *obj,
-            unsigned bits, int (*unlock)(void *))
+            unsigned bits, int (*unlock)(void *), bool sure)
 {
     tg_sync(kind, TG_OBJ(obj), bits);
     tg_busy(t);
     uint64_t tick = tg_now();
     uint32_t stack = TG_STACK_AT(t, frame);
+    tick = tg_tick_release(t, TG_OBJ(obj), tick);
+    if (TG_LIKELY(sure)) {
+        tg_emit(t, kind, tg_with_result(bits, 0), TG_OBJ(obj), stack, tick);
+        tg_idle(t);
+        return unlock(obj);
+    }
     int r = unlock(obj);
     tg_emit(t, kind, tg_with_result(bits, r), TG_OBJ(obj), stack, tick);
     tg_idle(t);
@@ -210,7 +242,8 @@ TG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
         return tg_pass_pthread_mutex_unlock(m);
     /* read before the unlock: afterwards another thread may free it */
     unsigned bits = mutex_bits(m, false);
-    return release(t, __builtin_frame_address(0), TG_EV_MUTEX_REL, m, bits, mutex_unlock);
+    return release(t, __builtin_frame_address(0), TG_EV_MUTEX_REL, m, bits, mutex_unlock,
+                   unlock_cannot_fail(m));
 }
 
 /* ---- rwlocks ---- */
@@ -378,7 +411,7 @@ TG_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
     if (TG_UNLIKELY(t == NULL))
         return tg_pass_pthread_rwlock_unlock(rw);
     unsigned bits = rwlock_bits(rw, false);
-    return release(t, __builtin_frame_address(0), TG_EV_RW_REL, rw, bits, rw_unlock);
+    return release(t, __builtin_frame_address(0), TG_EV_RW_REL, rw, bits, rw_unlock, true);
 }
 
 /* ---- spinlocks: a pthread_spinlock_t is a bare int, nothing to read ---- */
@@ -446,5 +479,6 @@ TG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
     struct tg_thread *t = tg_enter();
     if (TG_UNLIKELY(t == NULL))
         return tg_pass_pthread_spin_unlock(s);
-    return release(t, __builtin_frame_address(0), TG_EV_SPIN_REL, (void *)s, 0, spin_unlock);
+    return release(t, __builtin_frame_address(0), TG_EV_SPIN_REL, (void *)s, 0, spin_unlock,
+                   true);
 }

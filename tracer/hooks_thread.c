@@ -96,7 +96,10 @@ int join_record(struct tg_thread *t, uint32_t stack, unsigned kind, pthread_t th
                 bool timed, int r)
 {
     tg_busy(t);
-    tg_emit(t, kind, TG_ARG(0, 0, timed, tg_result(r)), TG_OBJ(th), stack, tg_now());
+    uint64_t tick = tg_now();
+    if (kind == TG_EV_JOIN_DONE && r == 0)
+        tick = tg_tick_acquire(t, TG_OBJ(th), tick);   /* after the THREAD_EXIT */
+    tg_emit(t, kind, TG_ARG(0, 0, timed, tg_result(r)), TG_OBJ(th), stack, tick);
     tg_idle(t);
     if (kind == TG_EV_JOIN_DONE && r == 0)
         tg_sync(TG_EV_JOIN_DONE, TG_OBJ(th), 0);

@@ -27,7 +27,8 @@ uint32_t cond_wait_begin(struct tg_thread *t, const void *frame, pthread_cond_t 
     tg_sync(TG_EV_COND_WAIT, TG_OBJ(m), 0);
     tg_busy(t);
     uint32_t stack = TG_STACK_AT(t, frame);
-    tg_emit1(t, TG_EV_COND_WAIT, TG_ARG(0, 0, timed, 0), TG_OBJ(c), stack, tg_now(),
+    uint64_t tick = tg_tick_release(t, TG_OBJ(m), tg_now());
+    tg_emit1(t, TG_EV_COND_WAIT, TG_ARG(0, 0, timed, 0), TG_OBJ(c), stack, tick,
              TG_OBJ(m), deadline);
     tg_idle(t);
     return stack;
@@ -37,8 +38,9 @@ static inline void cond_wait_end(struct tg_thread *t, uint32_t stack, pthread_co
                                  pthread_mutex_t *m, bool timed, int r)
 {
     tg_busy(t);
+    uint64_t tick = tg_tick_acquire(t, TG_OBJ(m), tg_now());
     tg_emit1(t, TG_EV_COND_WOKE, TG_ARG(0, 0, timed, tg_result(r)), TG_OBJ(c), stack,
-             tg_now(), TG_OBJ(m), 0);
+             tick, TG_OBJ(m), 0);
     tg_idle(t);
     tg_sync(TG_EV_COND_WOKE, TG_OBJ(m), 0);
 }
@@ -129,7 +131,10 @@ void sem_record(struct tg_thread *t, const void *frame, unsigned kind, sem_t *s,
 {
     tg_busy(t);
     uint32_t stack = TG_STACK_AT(t, frame);
-    tg_emit(t, kind, arg, TG_OBJ(s), stack, tg_now());
+    uint64_t tick = tg_now();
+    if (kind == TG_EV_SEM_TRY && TG_ARG_RESULT(arg) == TG_OK)
+        tick = tg_tick_acquire(t, TG_OBJ(s), tick);
+    tg_emit(t, kind, arg, TG_OBJ(s), stack, tick);
     tg_idle(t);
 }
 
@@ -175,7 +180,8 @@ int sem_acquire(struct tg_thread *t, const void *frame, sem_t *s, bool try_first
     tg_busy(t);
     uint32_t stack = TG_STACK_AT(t, frame);
     if (tried == 0) {
-        tg_emit(t, TG_EV_SEM_ACQ, bits, TG_OBJ(s), stack, tg_now());
+        tg_emit(t, TG_EV_SEM_ACQ, bits, TG_OBJ(s), stack,
+                tg_tick_acquire(t, TG_OBJ(s), tg_now()));
         tg_idle(t);
         tg_sync(TG_EV_SEM_ACQ, TG_OBJ(s), bits);
         return 0;
@@ -187,8 +193,11 @@ int sem_acquire(struct tg_thread *t, const void *frame, sem_t *s, bool try_first
     int r = block(s, clock, abstime);
     int err = sem_err(r);
     tg_busy(t);
+    uint64_t tick = tg_now();
+    if (r == 0)
+        tick = tg_tick_acquire(t, TG_OBJ(s), tick);
     tg_emit(t, r == 0 ? TG_EV_SEM_ACQ : TG_EV_SEM_FAIL, tg_with_result(bits, err), TG_OBJ(s),
-            stack, tg_now());
+            stack, tick);
     tg_idle(t);
     if (r == 0)
         tg_sync(TG_EV_SEM_ACQ, TG_OBJ(s), bits);
@@ -273,7 +282,7 @@ TG_EXPORT int sem_post(sem_t *s)
     tg_sync(TG_EV_SEM_POST, TG_OBJ(s), 0);
     tg_busy(t);
     uint32_t stack = TG_STACK(t);
-    uint64_t tick = tg_now();
+    uint64_t tick = tg_tick_release(t, TG_OBJ(s), tg_now());
     int r = REAL(sem_post)(s);
     tg_emit(t, TG_EV_SEM_POST, tg_with_result(0, sem_err(r)), TG_OBJ(s), stack, tick);
     tg_idle(t);

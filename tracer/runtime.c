@@ -18,6 +18,7 @@
 
 TG_TLS struct tg_thread tg_self;
 struct tg_global tg_g;
+struct tg_floor_slot tg_floor[TG_FLOOR_SLOTS] __attribute__((aligned(64)));
 
 static char cmdline[4096];
 static char trace_path[PATH_MAX];
@@ -239,7 +240,8 @@ void tg_thread_end(struct tg_thread *t, void *retval)
     tg_sync(TG_EV_THREAD_EXIT, TG_OBJ(pthread_self()), 0);
     tg_busy(t);
     int saved = errno;
-    tg_emit(t, TG_EV_THREAD_EXIT, 0, TG_OBJ(retval), 0, tg_now());
+    tg_emit(t, TG_EV_THREAD_EXIT, 0, TG_OBJ(retval), 0,
+            tg_tick_release(t, TG_OBJ(pthread_self()), tg_now()));
     if (__atomic_sub_fetch(&live_threads, 1, __ATOMIC_ACQ_REL) == 0) {
         /* glibc ends the process when this thread is gone (exit(0) on
          * this thread): the helper must not outlive it, and PROCESS_EXIT
