@@ -79,6 +79,9 @@ int tg_vec_grow_slow(void **p, size_t *cap, size_t need, size_t elem)
         void *q = reserve();
         if (q == NULL)
             return -ENOMEM;
+#ifdef MADV_POPULATE_WRITE
+        madvise(q, page_round(old), MADV_POPULATE_WRITE);   /* before the copy faults */
+#endif
         if (*p != NULL)
             memcpy(q, *p, old);
         free(*p);
@@ -94,7 +97,7 @@ int tg_vec_grow_slow(void **p, size_t *cap, size_t need, size_t elem)
     size_t ncap2 = bytes < 2 * BIG ? 2 * BIG / elem : ncap;
 #ifdef MADV_POPULATE_WRITE
     /* fault the new room in with one call rather than a trap per page */
-    size_t from = old < BIG ? 0 : page_round(old), to = page_round(ncap2 * elem);
+    size_t from = page_round(old), to = page_round(ncap2 * elem);
     if (to > from)
         madvise((char *)*p + from, to - from, MADV_POPULATE_WRITE);
 #endif
@@ -114,10 +117,20 @@ void tg_vec_shrink(void **p, size_t *cap, size_t n, size_t elem)
         }
         return;
     }
-    /* a mapping keeps its address space; the pages past N go back */
+    /* a mapping keeps its reservation (what outgrew it is unmapped); the
+     * pages past N go back */
     size_t used = page_round(n * elem), size = mapped_size(*cap, elem);
+    size_t keep = used > RESERVE ? used : RESERVE;
+    if (keep < size) {
+        void *q = mremap(*p, size, keep, 0);
+        if (q == MAP_FAILED)
+            return;
+        size = keep;
+    }
     if (used < size)
         madvise((char *)*p + used, size - used, MADV_DONTNEED);
+    size_t min = 2 * BIG / elem + 1;
+    *cap = n > min ? n : min;
 }
 
 void tg_vec_free(void *p, size_t cap, size_t elem)
