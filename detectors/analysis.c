@@ -73,6 +73,8 @@ int tg_analysis_feed(struct tg_analysis *a, const struct tg_ev *ev)
     a->counters.events++;
     a->last_ts = ev->ts;
     struct dthread *t = st_thread(a, ev->thread);
+    if (!t || !st_proc(a, ev->process))
+        return a->oom ? -ENOMEM : 0;    /* no such thread: nothing to learn from it */
     if (t && ev->kind != TG_EV_THREAD_START && ev->kind != TG_EV_LOST &&
         ev->kind != TG_EV_TIME &&
         (t->state == TH_UNKNOWN || t->state == TH_PENDING || (t->state == TH_DEAD && t->exec_ended)))
@@ -81,7 +83,8 @@ int tg_analysis_feed(struct tg_analysis *a, const struct tg_ev *ev)
         t->seen = true;
     uint8_t okind, mode;
     lock_kind(ev->kind, &okind, &mode);
-    rc_feed(a, ev);             /* races: before the holds change */
+    if (!a->cfg.skip_races)
+        rc_feed(a, ev);         /* races: before the holds change */
 
     switch (ev->kind) {
     case TG_EV_LOST:

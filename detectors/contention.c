@@ -68,7 +68,7 @@ void tg_contention_free(struct tg_contention *c)
 static struct thstate *thread_of(struct tg_contention *c, const struct tg_ev *ev)
 {
     uint32_t idx = ev->thread;
-    if (idx == TG_NO_THREAD || idx == TG_META_STREAM)
+    if (idx >= (1u << 22))          /* not a thread index a trace allocates */
         return NULL;
     if (idx >= c->capth) {
         uint32_t old = c->capth;
@@ -229,7 +229,7 @@ int tg_contention_feed(struct tg_contention *c, const struct tg_ev *ev)
 {
     struct thstate *t = thread_of(c, ev);
     if (!t)
-        return ev->thread == TG_NO_THREAD || ev->thread == TG_META_STREAM ? 0 : -ENOMEM;
+        return ev->thread >= (1u << 22) ? 0 : -ENOMEM;
     uint8_t kind = TG_OBJ_MUTEX, mode = TG_MODE_EXCL;
     uint32_t l = NONE;
     switch (ev->kind) {

@@ -192,6 +192,11 @@ struct tg_analysis_keys {
 
 struct tg_analysis_config {
     uint64_t settle_ns;         /* 0: TG_SETTLE_NS_DEFAULT */
+    /* true: do not run detectors/race (its happens-before state costs about
+     * as much as the deadlock detectors); for a trace known to have neither
+     * RACE nor WATCH_ACCESS events (features without TG_FEAT_RACES and
+     * TG_FEAT_WATCH once the trace is finished) */
+    bool     skip_races;
     struct tg_analysis_keys keys;
     /* called once per new finding (not for repeats), inside feed/tick/finish */
     void (*on_finding)(void *ctx, const struct tg_finding *f);

@@ -93,6 +93,7 @@ enum { TH_UNKNOWN = 0, TH_PENDING, TH_LIVE, TH_DEAD };
 
 struct dthread {
     uint32_t index;
+    uint32_t alive_pos;         /* in tg_analysis.alive, NONE when dead or unknown */
     uint8_t  state;
     bool     seen;              /* any event from it */
     bool     exec_ended;        /* ended by its process's exec (which may fail) */
@@ -193,6 +194,8 @@ struct tg_analysis {
 
     struct dthread **threads;   /* by thread index, NULL until seen */
     uint32_t capthreads;
+    uint32_t *alive;            /* indexes of the threads live or pending, any order */
+    uint32_t nalive, capalive;
     struct dmap pthmap;         /* (process, pthread_t) -> thread */
 
     struct dproc **procs;       /* by process index */

@@ -203,9 +203,10 @@ void mu_destroy(struct tg_analysis *a, const struct tg_ev *ev, uint32_t obj)
         }
     }
     if (rule == TG_MISUSE_DESTROY_WAITERS) {
-        for (uint32_t i = 0, n = 0; i < a->capthreads && n < 8; i++) {
+        for (uint32_t k = 0, n = 0; k < a->nalive && n < 8; k++) {
+            uint32_t i = a->alive[k];
             const struct dthread *w = a->threads[i];
-            if (!w || w->wait == TG_WAIT_NONE || w->wobj != obj)
+            if (w->wait == TG_WAIT_NONE || w->wobj != obj)
                 continue;
             struct tg_step *ws = fb_step(&b);
             if (!ws)

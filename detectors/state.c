@@ -13,9 +13,14 @@ static void oom(struct tg_analysis *a) { a->oom = true; }
 static void set_blocked(struct tg_analysis *a, struct dthread *t, bool on);
 static void resolve_joins(struct tg_analysis *a, uint32_t index, const struct tg_ev *ev);
 
+/* Thread and process indexes are dense and small (the trace allocates
+ * them); anything past these is a corrupt trace, not a reason to allocate. */
+#define MAX_THREADS (1u << 22)
+#define MAX_PROCESSES (1u << 20)
+
 struct dthread *st_thread(struct tg_analysis *a, uint32_t index)
 {
-    if (index == TG_NO_THREAD || index == TG_META_STREAM)
+    if (index >= MAX_THREADS)
         return NULL;
     if (index >= a->capthreads) {
         uint32_t old = a->capthreads;
@@ -32,6 +37,7 @@ struct dthread *st_thread(struct tg_analysis *a, uint32_t index)
             return NULL;
         }
         t->index = index;
+        t->alive_pos = NONE;
         t->process = NONE;
         t->wobj = t->wtarget = t->joiner = NONE;
         a->threads[index] = t;
@@ -40,9 +46,31 @@ struct dthread *st_thread(struct tg_analysis *a, uint32_t index)
     return a->threads[index];
 }
 
+static void alive_add(struct tg_analysis *a, struct dthread *t)
+{
+    if (t->alive_pos != NONE)
+        return;
+    if (GROW(a->alive, a->capalive, a->nalive + 1) < 0) {
+        oom(a);
+        return;
+    }
+    t->alive_pos = a->nalive;
+    a->alive[a->nalive++] = t->index;
+}
+
+static void alive_remove(struct tg_analysis *a, struct dthread *t)
+{
+    if (t->alive_pos == NONE)
+        return;
+    uint32_t last = a->alive[--a->nalive];
+    a->alive[t->alive_pos] = last;
+    a->threads[last]->alive_pos = t->alive_pos;
+    t->alive_pos = NONE;
+}
+
 struct dproc *st_proc(struct tg_analysis *a, uint32_t index)
 {
-    if (index == TG_NO_THREAD)
+    if (index >= MAX_PROCESSES)
         return NULL;
     if (index >= a->capprocs) {
         uint32_t old = a->capprocs;
@@ -610,9 +638,10 @@ void st_barrier(struct tg_analysis *a, const struct tg_ev *ev)
     if (b->bcount && b->barrived >= b->bcount) {
         /* the round is complete: everyone in it is about to return */
         b->barrived = 0;
-        for (uint32_t i = 0; i < a->capthreads; i++) {
+        for (uint32_t k = 0; k < a->nalive; k++) {
+            uint32_t i = a->alive[k];
             struct dthread *w = a->threads[i];
-            if (w && w->blocked && w->wait == TG_WAIT_BARRIER && w->wobj == bar)
+            if (w->blocked && w->wait == TG_WAIT_BARRIER && w->wobj == bar)
                 unblock_in_place(a, i, ev->ts);
         }
         return;
@@ -642,6 +671,7 @@ void st_touch(struct tg_analysis *a, struct dthread *t, uint32_t process)
     }
     if (t->state != TH_LIVE) {
         t->state = TH_LIVE;
+        alive_add(a, t);
         t->process = process;
         if (p)
             p->live++;
@@ -714,6 +744,7 @@ void st_thread_create(struct tg_analysis *a, const struct tg_ev *ev)
     struct dproc *p = st_proc(a, ev->process);
     c->state = TH_PENDING;          /* created, its first event not seen yet */
     c->process = ev->process;
+    alive_add(a, c);
     if (p)
         p->pending++;
     a->g_pending++;
@@ -740,6 +771,7 @@ static void thread_gone(struct tg_analysis *a, uint32_t index, const struct tg_e
             a->g_pending--;
     }
     t->state = TH_DEAD;
+    alive_remove(a, t);
     if (t->joiner != NONE)
         unblock_in_place(a, t->joiner, ev->ts);
 }
@@ -782,9 +814,10 @@ void st_join(struct tg_analysis *a, const struct tg_ev *ev, bool done)
 /* A thread just started: a join that named its pthread_t before now waits for it. */
 static void resolve_joins(struct tg_analysis *a, uint32_t index, const struct tg_ev *ev)
 {
-    for (uint32_t i = 0; i < a->capthreads && a->unresolved_joins; i++) {
+    for (uint32_t k = 0; k < a->nalive && a->unresolved_joins; k++) {
+        uint32_t i = a->alive[k];
         struct dthread *j = a->threads[i];
-        if (!j || j->wait != TG_WAIT_JOIN || j->wtarget != NONE || j->wtimed ||
+        if (j->wait != TG_WAIT_JOIN || j->wtarget != NONE || j->wtimed ||
             j->process != ev->process || j->wpthread != ev->obj || i == index)
             continue;
         a->unresolved_joins--;
@@ -799,9 +832,12 @@ void st_process_exit(struct tg_analysis *a, const struct tg_ev *ev)
 {
     struct dproc *p = st_proc(a, ev->process);
     bool exec = ev->p1 == TG_EXIT_EXEC;
-    for (uint32_t i = 0; i < a->capthreads; i++) {
+    for (uint32_t k = a->nalive; k-- > 0;) {     /* thread_gone removes from the end too */
+        if (k >= a->nalive)
+            continue;
+        uint32_t i = a->alive[k];
         struct dthread *t = a->threads[i];
-        if (t && t->process == ev->process && t->state != TH_DEAD) {
+        if (t->process == ev->process) {
             thread_gone(a, i, ev);
             t->exec_ended = exec;
         }
@@ -852,6 +888,7 @@ void st_free(struct tg_analysis *a)
             free(a->threads[i]);
         }
     free(a->threads);
+    free(a->alive);
     for (uint32_t i = 0; i < a->capprocs; i++)
         if (a->procs[i]) {
             free(a->procs[i]->inherit);

@@ -47,7 +47,8 @@ static void successors(struct tg_analysis *a, uint32_t u,
     if (t->wmode == TG_MODE_READ && o->owner == NONE) {
         /* a read request that had to wait on a read-held lock is queued
          * behind a waiting writer (writer-preferring rwlock) */
-        for (uint32_t i = 0; i < a->capthreads; i++) {
+        for (uint32_t k = 0; k < a->nalive; k++) {
+            uint32_t i = a->alive[k];
             const struct dthread *w = a->threads[i];
             if (i != u && waits_for_lock(w) && w->wobj == t->wobj && w->wmode == TG_MODE_WRITE)
                 fn(a, u, i, ctx);
@@ -259,12 +260,19 @@ static void self_candidate(struct tg_analysis *a, uint32_t thread, const struct 
         free(f);
 }
 
+static int cmp_index(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
 static void all_blocked_candidate(struct tg_analysis *a, uint32_t process, uint64_t ts)
 {
     uint32_t n = 0, cap = 0, *list = NULL;
-    for (uint32_t i = 0; i < a->capthreads; i++) {
+    for (uint32_t k = 0; k < a->nalive; k++) {
+        uint32_t i = a->alive[k];
         const struct dthread *t = a->threads[i];
-        if (t && t->process == process && t->state == TH_LIVE) {
+        if (t->process == process && t->state == TH_LIVE) {
             if (GROW(list, cap, n + 1) < 0) {
                 free(list);
                 a->oom = true;
@@ -273,6 +281,7 @@ static void all_blocked_candidate(struct tg_analysis *a, uint32_t process, uint6
             list[n++] = i;
         }
     }
+    qsort(list, n, sizeof *list, cmp_index);       /* shown in thread order */
     struct fbuild b;
     bool lost = false;
     fb_init(&b, TG_FIND_DEADLOCK, TG_DEADLOCK_ALL_BLOCKED, process, ts);

@@ -192,3 +192,42 @@ Test(api, rwlock_readers_and_condition_holds, .init = setup_stats)
     cr_assert_eq(ls[0].owner_changes, 1);
     cr_assert_eq(ls[1].acquisitions, 2, "the condition wait takes the mutex again");
 }
+
+/* ---- nonsense in, no crash out */
+
+Test(api, random_events_never_crash, .init = gen_setup)
+{
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    cr_assert_eq(tg_contention_new(&C), 0);
+    for (int i = 0; i < 50000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        struct tg_ev e = {
+            .ts = (uint64_t)i * 100,
+            .kind = (uint16_t)(x % (TG_EV_COUNT + 3)),
+            .thread = (uint32_t)(x >> 8) % 7 == 0 ? (uint32_t)(x >> 20) : (uint32_t)(x >> 8) % 6,
+            .process = (uint32_t)(x >> 12) % 31 == 0 ? (uint32_t)(x >> 33) : (uint32_t)(x >> 12) % 2,
+            .obj = 0x1000 + ((x >> 16) % 12) * 64,
+            .p0 = (x >> 24) % 3 == 0 ? (x >> 30) % 8 : 0x1000 + ((x >> 28) % 12) * 64,
+            .p1 = (x >> 40) % 4,
+            .stack = (uint32_t)(x >> 44) % 9,
+            .result = (uint8_t)((x >> 50) % 3 == 0 ? (x >> 52) % 16 : 0),
+            .mtype = (uint8_t)((x >> 56) % 4),
+            .timed = (x >> 60) & 1,
+        };
+        cr_assert_eq(tg_analysis_feed(A, &e), 0);
+        cr_assert_eq(tg_contention_feed(C, &e), 0);
+        if (i % 1000 == 0)
+            tg_analysis_tick(A, e.ts);
+    }
+    cr_assert_eq(tg_analysis_finish(A), 0);
+    tg_contention_finish(C, 50000 * 100);
+    const struct tg_finding *const *fs;
+    size_t n = findings(&fs);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_lt(fs[i]->kind, TG_FIND_KIND_COUNT);
+        for (uint32_t k = 0; k < fs[i]->nsteps; k++)
+            cr_assert(fs[i]->steps[k].obj == TG_NO_OBJ || fs[i]->steps[k].obj < fs[i]->nobjs);
+        if (i)
+            cr_assert_geq(fs[i]->ts, fs[i - 1]->ts, "stable order");
+    }
+}
