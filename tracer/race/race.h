@@ -13,11 +13,12 @@
  *                  race was made (stack, locks held), replayed at report time
  *   race_heap.c    malloc & co: fresh shadow for every block, blocks by address
  *   race_depot.c   stacks stored once, by id
- *   race_report.c  a race found: dedup, RACE event in the trace, or a text
- *                  report at exit when the program runs on its own
- *   watch.c        `tangle run --watch`: page-protection watchpoints for
- *                  programs that were not rebuilt (no hb here: the trace
- *                  detector does it)
+ *   race_report.c  a race found: dedup (one per pair of source lines),
+ *                  RACE event in the trace, or a text report at exit when
+ *                  the program runs on its own
+ * (`tangle run --watch`, for programs that were not rebuilt, is the
+ * tracer's tracer/watch.c; its races are found from the trace by
+ * detectors/race/.)
  *
  * Nothing here is used unless __tsan_init ran (an instrumented program):
  * the hooks' sync notifications reach us through tg_tracer_set_sync, which
@@ -213,8 +214,5 @@ RACE_HIDDEN void race_report(struct race_thread *t, uintptr_t addr, unsigned siz
 RACE_HIDDEN void race_report_init(void);
 /* The temporary trace a standalone run writes, if this process made it. */
 RACE_HIDDEN const char *race_temp_trace(void);
-
-/* ---- --watch (watch.c) ---- */
-RACE_HIDDEN void tg_watch_init(void);
 
 #endif
