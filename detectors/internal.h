@@ -106,6 +106,7 @@ struct dthread {
     /* the call it is in */
     uint8_t  wait, wmode;       /* enum tg_wait, enum tg_lock_mode */
     bool     wtimed, wpshared, blocked, wedges;
+    bool     woken;             /* counted as woken by a signal/post it has not returned from */
     uint16_t wevent;
     uint32_t wobj, wtarget, wstack, wserial;
     uint64_t wts, wpthread;     /* wpthread: the pthread_t a join names */
@@ -291,6 +292,8 @@ void lg_check(struct tg_analysis *a, uint32_t edge, const struct dlabel *label, 
 /* waitgraph.c */
 void wg_blocked(struct tg_analysis *a, uint32_t thread, const struct tg_ev *ev);
 void wg_unblocked(struct tg_analysis *a, uint32_t thread, uint64_t ts);
+/* Every live thread of PROCESS blocked now (also after a thread ended)? */
+void wg_check_all_blocked(struct tg_analysis *a, uint32_t process, uint64_t ts);
 int wg_tick(struct tg_analysis *a, uint64_t now);
 void wg_finish(struct tg_analysis *a);
 void wg_free(struct tg_analysis *a);

@@ -446,6 +446,7 @@ void st_wait_begin(struct tg_analysis *a, struct dthread *t, const struct tg_ev 
     t->wevent = ev->kind;
     t->wstack = ev->stack;
     t->wts = ev->ts;
+    t->woken = false;
     t->wserial++;
     t->wpshared = ev->pshared || (obj != NONE && OBJ(a, obj)->pshared);
     bool blocks = !timed && wait != TG_WAIT_SLEEP && wait != TG_WAIT_JOIN;
@@ -482,6 +483,47 @@ static void unblock_in_place(struct tg_analysis *a, uint32_t thread, uint64_t ts
     t->wserial++;
     if (t->ncands)
         wg_unblocked(a, thread, ts);
+}
+
+/* A signal, broadcast or post wakes waiters of OBJ: they are on their way
+ * out of the call, whoever they are; the longest waiting first. */
+static void wake_waiters(struct tg_analysis *a, uint32_t obj, uint8_t wait, bool all,
+                         uint64_t ts)
+{
+    for (;;) {
+        uint32_t best = NONE;
+        for (uint32_t k = 0; k < a->nalive; k++) {
+            const struct dthread *w = a->threads[a->alive[k]];
+            if (w->blocked && w->wait == wait && w->wobj == obj &&
+                (best == NONE || w->wts < a->threads[best]->wts))
+                best = a->alive[k];
+        }
+        if (best == NONE)
+            return;
+        a->threads[best]->woken = true;
+        unblock_in_place(a, best, ts);
+        if (!all)
+            return;
+    }
+}
+
+/* THREAD returned from a wait on OBJ while still counted blocked: the wake
+ * went to it, not to the waiter wake_waiters() guessed. That one waits on. */
+static void rewait_guessed(struct tg_analysis *a, uint32_t thread, uint32_t obj, uint8_t wait,
+                           const struct tg_ev *ev)
+{
+    for (uint32_t k = 0; k < a->nalive; k++) {
+        uint32_t i = a->alive[k];
+        struct dthread *w = a->threads[i];
+        if (i != thread && !w->blocked && !w->wtimed && w->wait == wait && w->wobj == obj &&
+            w->woken) {
+            w->woken = false;
+            set_blocked(a, w, true);
+            w->wserial++;
+            wg_blocked(a, i, ev);
+            return;
+        }
+    }
 }
 
 /* ---- condition variables */
@@ -531,6 +573,7 @@ void st_cond_woke(struct tg_analysis *a, const struct tg_ev *ev)
         return;
     struct dobj *c = OBJ(a, cond);
     if (t->wait == TG_WAIT_COND && t->wobj == cond) {
+        bool guessed_other = t->blocked;
         if (c->waiters)
             c->waiters--;
         if (c->wakeups)
@@ -538,6 +581,8 @@ void st_cond_woke(struct tg_analysis *a, const struct tg_ev *ev)
         if (!c->waiters)
             c->cond_mutex = NONE;
         st_wait_end(a, t, ev);
+        if (guessed_other)
+            rewait_guessed(a, ev->thread, cond, TG_WAIT_COND, ev);
     }
     /* the mutex is held again on return (also on timeout) */
     struct tg_ev mev = *ev;
@@ -579,8 +624,10 @@ void st_cond_signal(struct tg_analysis *a, const struct tg_ev *ev)
         c->unheard_event = ev->kind;
     } else if (ev->kind == TG_EV_COND_BROADCAST) {
         c->wakeups = c->waiters;
+        wake_waiters(a, cond, TG_WAIT_COND, true, ev->ts);
     } else {
         c->wakeups++;
+        wake_waiters(a, cond, TG_WAIT_COND, false, ev->ts);
     }
 }
 
@@ -603,16 +650,21 @@ void st_sem(struct tg_analysis *a, const struct tg_ev *ev)
     case TG_EV_SEM_ACQ:
     case TG_EV_SEM_FAIL:
         if (t->wait == TG_WAIT_SEM && t->wobj == sem) {
+            bool guessed_other = t->blocked && ev->kind == TG_EV_SEM_ACQ && s->posts;
             if (s->waiters)
                 s->waiters--;
             if (s->posts && ev->kind == TG_EV_SEM_ACQ)
                 s->posts--;
             st_wait_end(a, t, ev);
+            if (guessed_other)
+                rewait_guessed(a, ev->thread, sem, TG_WAIT_SEM, ev);
         }
         break;
     case TG_EV_SEM_POST:
-        if (ev->result == TG_OK && s->waiters > s->posts)
+        if (ev->result == TG_OK && s->waiters > s->posts) {
             s->posts++;
+            wake_waiters(a, sem, TG_WAIT_SEM, false, ev->ts);
+        }
         break;
     }
 }
@@ -784,6 +836,9 @@ void st_thread_exit(struct tg_analysis *a, const struct tg_ev *ev)
     if (t->nheld && !t->lost)
         mu_exit_holding(a, ev, t);
     thread_gone(a, ev->thread, ev);
+    /* the one thread that could have woken the others may just have gone */
+    if (t->process != NONE)
+        wg_check_all_blocked(a, t->process, ev->ts);
 }
 
 void st_join(struct tg_analysis *a, const struct tg_ev *ev, bool done)
@@ -850,6 +905,11 @@ void st_process_exit(struct tg_analysis *a, const struct tg_ev *ev)
             p->pending = 0;
         }
     }
+    /* processes waiting on shared objects may have lost their last hope */
+    if (!exec)
+        for (uint32_t i = 0; i < a->capprocs; i++)
+            if (i != ev->process && a->procs[i] && a->procs[i]->blocked_pshared)
+                wg_check_all_blocked(a, i, ev->ts);
 }
 
 void st_fork(struct tg_analysis *a, const struct tg_ev *ev)

@@ -331,7 +331,7 @@ static bool everything_blocked(const struct tg_analysis *a)
     return a->g_live > 0 && a->g_pending == 0 && a->g_blocked == a->g_live;
 }
 
-static void check_all_blocked(struct tg_analysis *a, uint32_t process, uint64_t ts)
+void wg_check_all_blocked(struct tg_analysis *a, uint32_t process, uint64_t ts)
 {
     struct dproc *p = process < a->capprocs ? a->procs[process] : NULL;
     if (!all_blocked(p) || process_has_candidate(a, process))
@@ -393,7 +393,7 @@ void wg_blocked(struct tg_analysis *a, uint32_t thread, const struct tg_ev *ev)
         }
     }
     if (t->process != NONE)
-        check_all_blocked(a, t->process, ev->ts);
+        wg_check_all_blocked(a, t->process, ev->ts);
 }
 
 void wg_unblocked(struct tg_analysis *a, uint32_t thread, uint64_t ts)

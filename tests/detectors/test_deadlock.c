@@ -352,6 +352,41 @@ Test(deadlock, sleeping_detached_thread_while_main_joins_another)
     assert_clean();
 }
 
+Test(deadlock, signalled_waiter_is_on_its_way_out)
+{
+    /* the trace ends between the signal and the waiter's return: the
+     * waiter is not stuck, so neither is main joining it */
+    start(0);
+    spawn(1);
+    lock(1, LA);
+    cwait(1, CV, LA, false);
+    lock(0, LA);
+    csignal(0, CV);
+    unlock(0, LA);
+    join_req(0, 1, false);
+    tg_analysis_finish(A);
+    assert_clean();
+}
+
+Test(deadlock, posted_semaphore_waiter_is_on_its_way_out)
+{
+    start(0);
+    spawn(1);
+    spawn(2);
+    sreq(1, SEM);
+    sreq(2, SEM);
+    spost(0, SEM);
+    join_req(0, 1, false);
+    tg_analysis_tick(A, NOW + 10 * SETTLE);
+    cr_assert_eq(tg_analysis_deadlocked_any(A), TG_NO_THREAD, "one waiter wakes");
+    sacq(2, SEM);           /* the post went to thread 2, not the one waiting longest */
+    texit(2);
+    tg_analysis_tick(A, NOW + 10 * SETTLE);
+    /* now thread 1 waits for a post nobody will make, and main for thread 1 */
+    cr_assert_eq(tg_analysis_deadlocked_any(A), 0);
+    cr_assert_eq(only(TG_FIND_DEADLOCK)->sub, TG_DEADLOCK_ALL_BLOCKED);
+}
+
 Test(deadlock, timed_condition_wait_is_not_blocked)
 {
     start(0);
@@ -442,6 +477,23 @@ Test(deadlock, fork_child_waiting_on_parents_shared_semaphore)
     pexit();
     tg_analysis_finish(A);
     assert_clean();
+}
+
+Test(deadlock, shared_wait_after_the_other_process_ended)
+{
+    start(0);
+    EV(.kind = TG_EV_SEM_INIT, .thread = 0, .obj = SEM, .p1 = 1, .pshared = true);
+    EV(.kind = TG_EV_FORK, .thread = 0, .p0 = 4242, .p1 = 1);
+    PROC = 1;
+    start(1);
+    sreq(1, SEM);
+    PROC = 0;
+    tg_analysis_tick(A, NOW + 10 * SETTLE);
+    cr_assert_eq(tg_analysis_deadlocked_any(A), TG_NO_THREAD);
+    pexit();                /* the parent, who could have posted, is gone */
+    tg_analysis_finish(A);
+    const struct tg_finding *f = only(TG_FIND_DEADLOCK);
+    cr_assert_eq(f->process, 1);
 }
 
 Test(deadlock, failed_exec_goes_on)
