@@ -15,7 +15,7 @@ static void draw(struct tg_ui *ui, int top, int h)
 
     if (n == 0) {
         tg_draw_text(top + 1, 2, ui->cols - 4,
-                     ui->ended || ui->trace == NULL || !ui->follow
+                     ui->ended || !ui->live
                      ? "no findings: no deadlock, lock-order inversion, race or misuse was found"
                      : "no findings so far", false);
         return;

@@ -44,8 +44,11 @@ static void draw_tabs(struct tg_ui *ui)
 
     /* right: what this is and how it stands; the state wins the room */
     char state[64] = "";
-    if (!ui->ended && ui->trace != NULL)
+    if (!ui->ended && ui->live)
         snprintf(state, sizeof state, "%s live", ui->follow ? (ui->utf8 ? "▶" : ">") : "||");
+    else if (!ui->ended)
+        snprintf(state, sizeof state, "reading %llu events%s",
+                 (unsigned long long)tg_tui_model_events(ui->m), ui->utf8 ? "…" : "...");
     else if (ui->ended && ui->exit_status >= 0 && (ui->exit_status & 0x7f) == 0)
         snprintf(state, sizeof state, "exit %d", (ui->exit_status >> 8) & 0xff);
     else if (ui->ended && ui->exit_status >= 0 && sigabbrev_np(ui->exit_status & 0x7f))
@@ -118,7 +121,7 @@ static void draw(struct tg_ui *ui)
 /* Model changes since the last frame: new lanes, the clock, following. */
 static void catch_up(struct tg_ui *ui)
 {
-    if (!ui->ended && ui->trace != NULL)
+    if (!ui->ended && ui->live && ui->trace != NULL)
         tg_tui_model_set_now(ui->m, tg_trace_now(ui->trace));
     if (tg_tui_model_nthreads(ui->m) != ui->model_threads
         || tg_tui_model_nlocks(ui->m) != ui->model_locks)
@@ -174,6 +177,7 @@ int tg_tui_live_start(struct tg_tui_live **out, struct tg_trace *trace,
     ui->utf8 = ui->term.utf8;
     ui->colour = ui->term.colour;
     ui->follow = o->follow;
+    ui->live = o->follow;
     ui->autofit = o->follow;
     ui->exit_status = -1;
     ui->out_pinned = true;

@@ -80,7 +80,7 @@ static void draw(struct tg_ui *ui, int top, int h)
 
     if (n == 0 && ui->npartial == 0) {
         tg_draw_text(top + 1, 2, ui->cols - 4,
-                     ui->trace != NULL && !ui->ended ? "the program has printed nothing yet"
+                     ui->live && !ui->ended ? "the program has printed nothing yet"
                      : "no output: the program's output is shown here under tangle run --live",
                      false);
         return;

@@ -253,7 +253,7 @@ unsigned tg_ui_axis_request(struct tg_ui *ui, enum tg_req req)
         break;
     case TG_REQ_END:
         tg_axis_goto(ax, end);
-        if (!ui->ended && ui->trace != NULL) {
+        if (!ui->ended && ui->live) {
             ui->follow = true;
             return TG_DRAW_ALL;
         }
@@ -354,7 +354,7 @@ static unsigned session_request(struct tg_ui *ui, enum tg_req req)
         ui->nprompt = 0;
         return TG_DRAW_ALL;
     case TG_REQ_FOLLOW:
-        if (ui->ended || ui->trace == NULL) {
+        if (ui->ended || !ui->live) {
             tg_ui_message(ui, "nothing to follow: the trace is complete");
             return TG_DRAW_ALL;
         }

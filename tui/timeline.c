@@ -98,8 +98,8 @@ static void draw(struct tg_ui *ui, int top, int rows)
     if (ui->nrows == 0) {
         tg_paint_set(ui, TG_P_DIM);
         tg_draw_text(top + 2, 2, ui->cols - 4,
-                     ui->ended || ui->trace == NULL ? "no events in this trace"
-                                                    : "waiting for the first events...", false);
+                     ui->ended ? "no events in this trace"
+                     : ui->live ? "waiting for the first events..." : "reading the trace...", false);
     } else {
         tg_draw_lanes(ui, ui->rows_v, ui->nrows, ui->sel, &ui->top, lanes_top, lanes_rows);
     }

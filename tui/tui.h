@@ -291,7 +291,7 @@ struct tg_symbols;
 
 struct tg_tui_live_options {
     const char *title;              /* title bar: the trace path or the command line */
-    bool follow;                    /* live: keep the newest events in view */
+    bool follow;                    /* a trace being written: keep the newest events in view */
     bool no_color;                  /* monochrome (NO_COLOR in the environment does the same) */
     const char *warning;            /* shown in the title bar (e.g. a truncated trace), or NULL */
     /* Headless, for tests and benchmarks: draw to OUT (e.g. /dev/null) as a

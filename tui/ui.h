@@ -92,6 +92,7 @@ struct tg_ui {
     bool help;
     bool quit;
     bool follow;
+    bool live;                      /* the trace is being written (follow, --live) */
     bool ended;
     int exit_status;
     uint64_t trace_end;             /* ended: the last event (the lanes may run on after it) */

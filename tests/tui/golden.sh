@@ -9,7 +9,7 @@
 # under `tangle run` too and their views are checked (not compared: their
 # timing varies). --update rewrites the golden files from what the screens show now; then
 # look at each one (`cat tests/tui/golden/*.txt`) before committing it.
-# Waits are polls for the expected screen (at most 10 s each), never sleeps
+# Waits are polls for the expected screen (at most 30 s each: the machine may be busy), never sleeps
 # that make the test pass by luck. Exit 77 (skipped) without tmux.
 set -u
 
@@ -51,7 +51,7 @@ ran=0
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 settle() {
-    local want=$1 prev="" cur i=0 deadline=$(( $(now_ms) + 10000 ))
+    local want=$1 prev="" cur i=0 deadline=$(( $(now_ms) + 30000 ))
     while [ "$(now_ms)" -lt "$deadline" ]; do
         cur=$(capture)
         i=$((i + 1))
@@ -78,9 +78,10 @@ case_() {
     local cols=${size%x*} rows=${size#*x}
     next_session
     tm new-session -d -s "$session" -x "$cols" -y "$rows" \
-        "env LANG=$locale LC_ALL=$locale TERM=xterm-256color $TANGLE view $tmp/$trace.trace; sleep 600"
+        "env LANG=$locale LC_ALL=$locale TERM=xterm-256color $TANGLE view $tmp/$trace.trace \
+         2>$tmp/$name.err; echo \$? >$tmp/$name.status; sleep 600"
     # the first frame: the tabs are drawn
-    local deadline=$(( $(now_ms) + 10000 ))
+    local deadline=$(( $(now_ms) + 30000 ))
     while [ "$(now_ms)" -lt "$deadline" ]; do
         capture | grep -q "Timeline" && break
         sleep 0.05
@@ -99,6 +100,8 @@ case_() {
     elif ! diff -u "$want" "$tmp/$name.got" >"$tmp/$name.diff"; then
         echo "FAIL $name: the screen differs from $want:"
         cat "$tmp/$name.diff"
+        [ -f "$tmp/$name.status" ] && echo "tangle view ended with status $(cat "$tmp/$name.status")"
+        [ -s "$tmp/$name.err" ] && cat "$tmp/$name.err"
         failed=$((failed + 1))
     else
         echo "ok   $name"
@@ -184,7 +187,7 @@ run_then_report() {
     tm new-session -d -s "$session" -x 100 -y 30 \
         "env LANG=C.UTF-8 TERM=xterm-256color $TANGLE view $trace 2>$tmp/stderr; \
          echo status=\$?; stty -a | tr ' ' '\n' | grep -x -e icanon -e echo | tr '\n' ' '; echo; sleep 600"
-    local deadline=$(( $(now_ms) + 10000 ))
+    local deadline=$(( $(now_ms) + 30000 ))
     while [ "$(now_ms)" -lt "$deadline" ]; do
         capture | grep -q "Timeline" && break
         sleep 0.05
@@ -192,7 +195,7 @@ run_then_report() {
 }
 
 wait_for() {
-    local pattern=$1 deadline=$(( $(now_ms) + 10000 ))
+    local pattern=$1 deadline=$(( $(now_ms) + 30000 ))
     while [ "$(now_ms)" -lt "$deadline" ]; do
         capture | grep -q -- "$pattern" && return 0
         sleep 0.05
