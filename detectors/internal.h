@@ -249,6 +249,11 @@ uint32_t st_obj_find(struct tg_analysis *a, uint32_t process, uint64_t addr);
 void st_obj_init(struct tg_analysis *a, const struct tg_ev *ev, uint8_t kind);
 void st_obj_destroy(struct tg_analysis *a, const struct tg_ev *ev, uint8_t kind);
 struct dheld *st_holds(struct dthread *t, uint32_t obj);
+void st_held_add(struct tg_analysis *a, struct dthread *t, uint32_t thread,
+                 const struct dheld *in);
+void st_held_drop(struct tg_analysis *a, uint32_t thread, uint32_t obj);
+/* state_threads.c: counts THREAD as blocked (or not) in its process */
+void st_set_blocked(struct tg_analysis *a, struct dthread *t, bool on);
 void st_acquire(struct tg_analysis *a, const struct tg_ev *ev, uint32_t obj,
                 uint8_t mode, bool blocking);
 void st_release(struct tg_analysis *a, const struct tg_ev *ev, uint8_t kind);
