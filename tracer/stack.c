@@ -28,6 +28,10 @@
 
 #include "tracer/internal.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 #define TABLE_BITS  16u
 #define TABLE_SIZE  (1u << TABLE_BITS)
 #define TABLE_PROBE 64u
@@ -41,14 +45,31 @@ static struct table chains;      /* frame-pointer chain key → id */
 static struct table stacks;      /* hash of captured frames → id */
 static unsigned long long modules_seen;   /* dl_iterate_phdr's dlpi_adds */
 
-static int table_init(struct table *t)
+/* Both tables (1 MiB each) in one 2 MiB-aligned region backed by a huge
+ * page where the kernel allows (MADV_HUGEPAGE): lookups land on random
+ * slots, and with 4 KiB pages each would be a TLB miss, which costs about
+ * a microsecond under nested paging. */
+static int tables_init(void)
 {
-    void *p = mmap(NULL, TABLE_SIZE * sizeof(struct tg_stack_slot),
-                   PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    const size_t one = TABLE_SIZE * sizeof(struct tg_stack_slot);
+    const size_t huge = 2u << 20;
+    size_t want = 2 * one, len = want + huge;
+    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return -errno;
-    t->slots = p;
+    uint8_t *aligned = (uint8_t *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+    if (aligned > p)
+        munmap(p, (size_t)(aligned - p));
+    size_t tail = (size_t)((p + len) - (aligned + want));
+    if (tail > 0)
+        munmap(aligned + want, tail);
+    /* best effort; written now, so the first lookup does not map the
+     * huge zero page that the first insert then has to split */
+    madvise(aligned, want, MADV_HUGEPAGE);
+    madvise(aligned, want, MADV_POPULATE_WRITE);
+    chains.slots = (struct tg_stack_slot *)aligned;
+    stacks.slots = (struct tg_stack_slot *)(aligned + one);
     return 0;
 }
 
@@ -120,10 +141,7 @@ int tg_stack_init(void)
 {
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&tg_stack_init);
     dl_iterate_phdr(count_modules, &modules_seen);
-    int err = table_init(&chains);
-    if (err == 0)
-        err = table_init(&stacks);
-    return err;
+    return tables_init();
 }
 
 void tg_stack_bounds(struct tg_thread *t)
