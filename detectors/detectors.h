@@ -198,7 +198,9 @@ struct tg_analysis_config {
      * TG_FEAT_WATCH once the trace is finished) */
     bool     skip_races;
     struct tg_analysis_keys keys;
-    /* called once per new finding (not for repeats), inside feed/tick/finish */
+    /* called once per new finding (not for repeats), inside feed/tick/finish;
+     * a lock-order finding announced here may later be folded into a
+     * deadlock over the same locks (tg_analysis_findings leaves it out) */
     void (*on_finding)(void *ctx, const struct tg_finding *f);
     void *on_finding_ctx;
 };
