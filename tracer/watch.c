@@ -440,6 +440,7 @@ static void parse(char *list)
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wunknown-warning-option"
 #pragma GCC diagnostic ignored "-Wprio-ctor-dtor"
 /* After the tracer's constructor (101): the trace must be open. */
 __attribute__((constructor(102)))

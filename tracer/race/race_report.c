@@ -101,12 +101,11 @@ static void emit(const struct record *r)
     struct tg_writer *w = tg_tracer_writer();
     if (w == NULL)
         return;
-    struct {
-        struct tg_race_payload p;
-        uint64_t locks[2 * RACE_LOCKS_MAX];
-    } buf;
-    memset(&buf, 0, sizeof buf);
-    struct tg_race_payload *p = &buf.p;
+    /* the payload and its lock list, in one 8-byte-aligned buffer */
+    uint64_t buf[(sizeof(struct tg_race_payload) + 2 * RACE_LOCKS_MAX * sizeof(uint64_t)) / 8];
+    memset(buf, 0, sizeof buf);
+    struct tg_race_payload *p = (struct tg_race_payload *)buf;
+    uint64_t *locks = p->locks;
     p->addr = r->addr;
     p->size = r->size;
     p->flags = r->flags;
@@ -128,10 +127,10 @@ static void emit(const struct record *r)
     p->nprev_locks = (uint16_t)r->nprev_held;
     uint32_t k = 0;
     for (uint32_t i = 0; i < r->ncur_held; i++)
-        buf.locks[k++] = r->cur_held[i].addr | (r->cur_held[i].read ? TG_RACE_LOCK_READ : 0);
+        locks[k++] = r->cur_held[i].addr | (r->cur_held[i].read ? TG_RACE_LOCK_READ : 0);
     for (uint32_t i = 0; i < r->nprev_held; i++)
-        buf.locks[k++] = r->prev_held[i].addr | (r->prev_held[i].read ? TG_RACE_LOCK_READ : 0);
-    tg_tracer_emit_var(TG_EV_RACE, r->addr, p->cur_stack, &buf, sizeof *p + k * sizeof buf.locks[0]);
+        locks[k++] = r->prev_held[i].addr | (r->prev_held[i].read ? TG_RACE_LOCK_READ : 0);
+    tg_tracer_emit_var(TG_EV_RACE, r->addr, p->cur_stack, buf, sizeof *p + k * sizeof locks[0]);
 }
 
 static bool line_pair_new(const struct record *r);
