@@ -113,16 +113,28 @@ static const char *stack_json(struct exporter *e, uint32_t process, uint32_t id)
     if (m == NULL)
         return NULL;
     fputc('[', m);
+    bool first = true;
     for (uint32_t i = 0; i < n; i++) {
         char line[512];
-        struct tg_frame fr;
-        if (e->syms != NULL && tg_symbols_frame(e->syms, process, frames[i], &fr))
-            tg_symbols_format_frame(&fr, line, sizeof line);
-        else
-            snprintf(line, sizeof line, "%#" PRIx64, frames[i]);
-        if (i)
-            fputc(',', m);
-        jstr(m, line);
+        struct tg_frame fr[8];
+        size_t got = e->syms ? tg_symbols_frames(e->syms, process, frames[i], fr, 8) : 0;
+        if (got > 0) {
+            /* the tracer's own frames are not the program's, as in reports */
+            const char *mod = fr[0].module ? strrchr(fr[0].module, '/') : NULL;
+            mod = mod ? mod + 1 : fr[0].module;
+            if (mod != NULL && strncmp(mod, "libtangle.", 10) == 0)
+                continue;
+        }
+        for (size_t k = 0; k < (got ? got : 1) && k < 8; k++) {
+            if (got)
+                tg_symbols_format_frame(&fr[k], line, sizeof line);
+            else
+                snprintf(line, sizeof line, "%#" PRIx64, frames[i]);
+            if (!first)
+                fputc(',', m);
+            first = false;
+            jstr(m, line);
+        }
     }
     fputc(']', m);
     fclose(m);

@@ -83,19 +83,57 @@ const char *tg_ui_object_short(struct tg_ui *ui, uint32_t obj, char *buf, size_t
     return buf;
 }
 
+/* The frames of the last stack asked for, formatted: inlined calls expanded
+ * (as gdb and TSan show them), the tracer's own frames (libtangle.so's
+ * thread trampoline) left out, as reports do. */
+#define MAX_FRAMES 64
+static struct {
+    uint32_t process, stack;
+    size_t n;
+    char text[MAX_FRAMES][256];
+} frames_cache = { .stack = 0 };
+
+static bool tracer_frame(const struct tg_frame *f)
+{
+    const char *mod = f->module ? strrchr(f->module, '/') : NULL;
+    mod = mod ? mod + 1 : f->module;
+    return mod != NULL && strncmp(mod, "libtangle.", 10) == 0;
+}
+
+static void load_frames(struct tg_ui *ui, uint32_t process, uint32_t stack)
+{
+    const uint64_t *pcs;
+    uint32_t npcs;
+
+    frames_cache.process = process;
+    frames_cache.stack = stack;
+    frames_cache.n = 0;
+    if (ui->trace == NULL || stack == 0 || !tg_trace_stack(ui->trace, stack, &pcs, &npcs))
+        return;
+    for (uint32_t i = 0; i < npcs && frames_cache.n < MAX_FRAMES; i++) {
+        struct tg_frame f[8];
+        size_t got = ui->syms ? tg_symbols_frames(ui->syms, process, pcs[i], f, 8) : 0;
+        if (got == 0) {
+            snprintf(frames_cache.text[frames_cache.n++], 256, "%#" PRIx64, pcs[i]);
+            continue;
+        }
+        if (tracer_frame(&f[0]))
+            continue;
+        for (size_t k = 0; k < got && k < 8 && frames_cache.n < MAX_FRAMES; k++)
+            tg_symbols_format_frame(&f[k], frames_cache.text[frames_cache.n++], 256);
+    }
+}
+
 bool tg_ui_frame(struct tg_ui *ui, uint32_t process, uint32_t stack, uint32_t i, char *buf,
                  size_t len)
 {
-    const uint64_t *frames;
-    uint32_t n;
-
-    if (ui->trace == NULL || stack == 0 || !tg_trace_stack(ui->trace, stack, &frames, &n) || i >= n)
+    if (stack == 0)
         return false;
-    struct tg_frame f;
-    if (ui->syms != NULL && tg_symbols_frame(ui->syms, process, frames[i], &f))
-        tg_symbols_format_frame(&f, buf, len);
-    else
-        snprintf(buf, len, "%#" PRIx64, frames[i]);
+    if (frames_cache.stack != stack || frames_cache.process != process)
+        load_frames(ui, process, stack);
+    if (i >= frames_cache.n)
+        return false;
+    snprintf(buf, len, "%s", frames_cache.text[i]);
     return true;
 }
 
