@@ -353,6 +353,34 @@ if REAL_STATUS=66 real race shared_money --watch money; then
     tm kill-session -t "$session"
 fi
 
+# `tangle run --live`: the timeline while it runs, the final state after,
+# the output in its view, and everything printed once the view is closed.
+if [ -n "${TANGLE_SAMPLES:-}" ] && [ -x "$TANGLE_SAMPLES/producer_consumer" ] && extra real-live; then
+    next_session
+    tm new-session -d -s "$session" -x 100 -y 30 \
+        "cd $tmp && env LANG=C.UTF-8 TERM=xterm-256color $TANGLE run --live -q -o $tmp/live.trace \
+         -- $TANGLE_SAMPLES/producer_consumer 100; echo status=\$?; sleep 600"
+    if ! wait_for "live"; then
+        real_fail real-live "the view did not start"
+    elif ! wait_for "exit 0"; then
+        real_fail real-live "no final state after the program ended"
+    else
+        tm send-keys -t "$session" 5
+        if wait_for "henry produced a food" && capture | grep -q "ate food"; then
+            tm send-keys -t "$session" q
+            if wait_for "status=0" && capture | grep -q "^echo[1-4] ate food" \
+               && [ "$(tm display -p -t "$session" '#{alternate_on}')" = 0 ]; then
+                echo "ok   real-live"
+            else
+                real_fail real-live "after q: no output, status or terminal"
+            fi
+        else
+            real_fail real-live "the Output view does not show what the program printed"
+        fi
+    fi
+    tm kill-session -t "$session"
+fi
+
 if [ "$ran" = 0 ]; then
     echo "no such case: ${only[*]}"
     exit 1
