@@ -286,13 +286,25 @@ const char *rp_banner(struct tg_report *r, const struct tg_finding *f, char *buf
         snprintf(buf, len, "misuse: %s", misuse_what(f, kind, what, sizeof what));
         break;
     case TG_FIND_RACE: {
+        /* The issue's shape: "data race on ticket (global int, 4 bytes)"; the
+         * accesses (who read, who wrote) follow in the body. */
         struct sb b = { buf, 0, len };
+        const struct tg_finding_mem *m = &f->mem;
+        uint32_t size = m->size ? m->size : f->nsteps ? f->steps[0].size : 0;
+        char type[128] = "";
         buf[0] = '\0';
-        sb_add(&b, "data race on %s", rp_mem_name(r, f, what, sizeof what));
-        if (f->nsteps >= 2)
-            sb_add(&b, " (%s by %s, previous %s by %s)", access_word(f->steps[0].access),
-                   rp_thread_name(r, f->steps[0].thread), access_word(f->steps[1].access),
-                   rp_thread_name(r, f->steps[1].thread));
+        if (m->heap) {
+            sb_add(&b, "data race on %s", rp_mem_name(r, f, what, sizeof what));
+            if (m->heap_thread != TG_NO_THREAD)
+                sb_add(&b, " by %s", rp_thread_name(r, m->heap_thread));
+            sb_add(&b, " (%u bytes at offset %" PRIu64 ")", size, m->addr - m->heap_block);
+        } else if (r->syms && tg_symbols_data(r->syms, f->process, m->addr, what, sizeof what,
+                                              type, sizeof type)) {
+            sb_add(&b, "data race on %s (global %s%s%u bytes)", what, type,
+                   type[0] ? ", " : "", size);
+        } else {
+            sb_add(&b, "data race on 0x%" PRIx64 " (%u bytes)", m->addr, size);
+        }
         break;
     }
     default:

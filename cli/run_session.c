@@ -32,9 +32,10 @@ int tg_report_check(const struct tg_run_options *o) __attribute__((weak));
 
 unsigned tg_run_detectors(void)
 {
-    /* detectors/ always has these; races arrive from detectors/race */
+    /* detectors/ has these; races come from detectors/race (RACE events of
+     * tangle cc builds, WATCH_ACCESS events of --watch) */
     return TG_FIND_BIT(TG_FIND_DEADLOCK) | TG_FIND_BIT(TG_FIND_LOCK_ORDER) |
-           TG_FIND_BIT(TG_FIND_MISUSE);
+           TG_FIND_BIT(TG_FIND_MISUSE) | TG_FIND_BIT(TG_FIND_RACE);
 }
 
 int tg_run_check_options(const struct tg_run_options *o)
