@@ -55,6 +55,8 @@ struct tg_run_session {
     struct tg_u64map locks;       /* distinct lock objects: key → 1 */
     uint64_t events;
     struct tg_u64map suppressed;  /* finding keys a suppression matched → 1 */
+    struct tg_u64map forked;      /* pids from FORK events → 1: a child may end
+                                   * up running before its own records appear */
     bool deadlock_acted;
     bool feed_failed;
 };

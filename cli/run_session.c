@@ -115,6 +115,11 @@ void tg_run_session_event(struct tg_run *r, const struct tg_ev *ev)
         if (slot)
             *slot = 1;
     }
+    if (ev->kind == TG_EV_FORK && ev->result == TG_OK && ev->p0 != 0) {
+        uint64_t *slot = tg_u64map_slot(&s->forked, ev->p0);
+        if (slot)
+            *slot = 1;
+    }
     if (tg_analysis_feed(s->analysis, ev) < 0 && !s->feed_failed) {
         s->feed_failed = true;
         tg_cli_error("detectors: out of memory; findings may be incomplete");
@@ -187,6 +192,7 @@ void tg_run_session_end(struct tg_run *r)
     tg_symbols_free(s->syms);
     tg_u64map_free(&s->locks);
     tg_u64map_free(&s->suppressed);
+    tg_u64map_free(&s->forked);
     free(s);
     r->session = NULL;
 }

@@ -1,6 +1,7 @@
 /* The end of `tangle run`: the findings' last word, the one-paragraph
  * summary on stderr, and the exit status. */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,37 @@ static void describe_end(const struct tg_run *r, struct para *p)
     }
 }
 
+
+/* Processes of the run still alive after PROGRAM ended: traced processes
+ * that did not exit, and children named by FORK records whose own records
+ * may not be in the trace yet (a parent that exits right after fork). */
+static uint32_t count_survivors(const struct tg_run *r, uint32_t processes)
+{
+    struct tg_u64map seen = { 0 };
+    uint32_t running = 0;
+
+    for (uint32_t i = 0; i < processes; i++) {
+        const struct tg_process_info *pi = tg_trace_process(r->trace, i);
+        if (!pi || pi->pid == (uint32_t)r->child)
+            continue;
+        uint64_t *slot = tg_u64map_slot(&seen, pi->pid);
+        if (slot)
+            *slot = 1;
+        if (!pi->exited && kill((pid_t)pi->pid, 0) == 0)
+            running++;
+    }
+    const struct tg_u64map *forked = &r->session->forked;
+    for (size_t i = 0; forked->keys && i < forked->cap; i++) {
+        uint64_t pid = forked->keys[i];
+        if (pid == 0 || pid == (uint64_t)r->child || tg_u64map_find(&seen, pid))
+            continue;
+        if (kill((pid_t)pid, 0) == 0)
+            running++;
+    }
+    tg_u64map_free(&seen);
+    return running;
+}
+
 static void describe_trace(const struct tg_run *r, const struct tg_u64map *locks,
                            uint64_t events, struct para *p)
 {
@@ -95,11 +127,7 @@ static void describe_trace(const struct tg_run *r, const struct tg_u64map *locks
     size_t nlocks = locks->len + (locks->has_zero ? 1 : 0);
 
     tg_trace_summary(r->trace, &sum);
-    for (uint32_t i = 0; i < sum.processes; i++) {
-        const struct tg_process_info *pi = tg_trace_process(r->trace, i);
-        if (pi && !pi->exited && pi->pid != (uint32_t)r->child)
-            running++;
-    }
+    running = count_survivors(r, sum.processes);
     say(p, " %" PRIu32 " %s in %" PRIu32 " %s, %zu %s, %s %s (%s).",
         sum.threads, plural(sum.threads, "thread", "threads"),
         sum.processes, plural(sum.processes, "process", "processes"),
