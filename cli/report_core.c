@@ -188,21 +188,6 @@ bool rp_told_by_deadlock(const struct tg_finding *f, const struct tg_finding *co
     return false;
 }
 
-static int cmp_findings(const void *x, const void *y)
-{
-    const struct tg_finding *a = *(const struct tg_finding *const *)x;
-    const struct tg_finding *b = *(const struct tg_finding *const *)y;
-    if (a->ts != b->ts)
-        return a->ts < b->ts ? -1 : 1;
-    if (a->kind != b->kind)
-        return a->kind < b->kind ? -1 : 1;
-    if (a->sub != b->sub)
-        return a->sub < b->sub ? -1 : 1;
-    if (a->key != b->key)
-        return a->key < b->key ? -1 : 1;
-    return 0;
-}
-
 long rp_final_findings(struct tg_report *r, const struct tg_finding ***out)
 {
     const struct tg_finding **fs = malloc((r->nkept ? r->nkept : 1) * sizeof *fs);
@@ -213,7 +198,7 @@ long rp_final_findings(struct tg_report *r, const struct tg_finding ***out)
     for (size_t i = 0; i < r->nkept; i++)
         if (!rp_told_by_deadlock(r->kept[i], r->kept, r->nkept))
             fs[n++] = r->kept[i];
-    qsort(fs, (size_t)n, sizeof *fs, cmp_findings);
+    qsort(fs, (size_t)n, sizeof *fs, tg_finding_cmp);
     *out = fs;
     return n;
 }

@@ -235,6 +235,9 @@ int tg_analysis_finish(struct tg_analysis *a);
  * says it). The array is valid until the next call that changes the
  * analysis; the findings themselves until tg_analysis_free. */
 size_t tg_analysis_findings(struct tg_analysis *a, const struct tg_finding *const **out);
+/* The findings' report order (time, kind, sub-kind, dedup key), as a qsort
+ * comparator over an array of `const struct tg_finding *`. */
+int tg_finding_cmp(const void *a, const void *b);
 
 /* Adds a finding made elsewhere (detectors/race): arrays are copied; key 0
  * means "compute it" from kind, sub, objects and steps' code locations.

@@ -318,7 +318,7 @@ static uint64_t lockset_id(const struct tg_finding *f, bool waited_only)
     return sum;
 }
 
-static int cmp_findings(const void *x, const void *y)
+int tg_finding_cmp(const void *x, const void *y)
 {
     const struct tg_finding *a = *(const struct tg_finding *const *)x;
     const struct tg_finding *b = *(const struct tg_finding *const *)y;
@@ -360,7 +360,7 @@ size_t tg_analysis_findings(struct tg_analysis *a, const struct tg_finding *cons
             if (!hidden)
                 a->view[a->nview++] = f;
         }
-        qsort(a->view, a->nview, sizeof *a->view, cmp_findings);
+        qsort(a->view, a->nview, sizeof *a->view, tg_finding_cmp);
         a->view_dirty = false;
     }
     *out = a->view;
