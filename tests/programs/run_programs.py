@@ -7,12 +7,15 @@ A program's expected verdict is the `verdict: KIND[/SUB]` line in its source
 (PROG.c next to it, or --source when there is one program). `clean` means:
 tangle exits 0 and reports nothing. Anything else means: tangle exits 66, a
 finding of KIND (and sub-kind SUB when given) is there, and no finding of
-another kind is (a false alarm fails the test just like a miss).
+another kind is (a false alarm fails the test just like a miss). The same
+must hold for `tangle report` on the trace the run saved (issue 3: live and
+offline agree); a failing program's trace is kept for `tangle dump`.
 """
 import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,45 +37,67 @@ def describe(findings):
     return ', '.join(f"{f.get('kind')}/{f.get('sub_kind')}" for f in findings) or 'none'
 
 
+def run_tangle(cmd, out):
+    """Runs one tangle command; returns (exit status, findings) or an error."""
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=TIMEOUT_S, text=True)
+    except subprocess.TimeoutExpired:
+        return None, None, f'did not finish within {TIMEOUT_S} s'
+    try:
+        with open(out, encoding='utf-8') as f:
+            return proc.returncode, json.load(f)['findings'], proc.stderr
+    except (OSError, ValueError, KeyError) as e:
+        return proc.returncode, None, (f'no readable JSON report ({e}); exit '
+                                       f'{proc.returncode}, stderr:\n{proc.stderr}')
+
+
+def verdict_errors(what, kind, sub, status, findings):
+    got = describe(findings)
+    if kind == 'clean':
+        if status != 0 or findings:
+            return [f'{what}: expected clean, got exit {status} and findings: {got}']
+        return []
+    errors = []
+    want = kind + (f'/{sub}' if sub else '')
+    if status != FINDINGS_EXIT:
+        errors.append(f'{what}: expected exit {FINDINGS_EXIT}, got {status}')
+    if not any(f.get('kind') == kind and (sub is None or f.get('sub_kind') == sub)
+               for f in findings):
+        errors.append(f'{what}: expected {want}, got: {got}')
+    others = [f for f in findings if f.get('kind') != kind]
+    if others:
+        errors.append(f'{what}: expected only {kind}, also got: {describe(others)}')
+    return errors
+
+
 def check(tangle, prog, source):
+    """`tangle run` live, then `tangle report` on its trace: both must agree
+    with the verdict. The trace is kept (and named) when either does not."""
     kind, sub = expected_verdict(source)
     name = os.path.basename(prog)
-    with tempfile.TemporaryDirectory(prefix='tangle-programs-') as tmp:
-        out = os.path.join(tmp, 'findings.json')
-        trace = os.path.join(tmp, 'trace.tgl')
-        cmd = [tangle, 'run', '-q', '--json', out, '-o', trace, '--', prog]
-        try:
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  timeout=TIMEOUT_S, text=True)
-        except subprocess.TimeoutExpired:
-            return [f'{name}: tangle did not finish within {TIMEOUT_S} s']
-        try:
-            with open(out, encoding='utf-8') as f:
-                findings = json.load(f)['findings']
-        except (OSError, ValueError, KeyError) as e:
-            return [f'{name}: no readable JSON report ({e}); tangle exited '
-                    f'{proc.returncode}, stderr:\n{proc.stderr}']
+    tmp = tempfile.mkdtemp(prefix=f'tangle-{name}-')
+    trace = os.path.join(tmp, 'trace.tgl')
+    live_json = os.path.join(tmp, 'run.json')
+    status, findings, stderr = run_tangle(
+        [tangle, 'run', '-q', '--json', live_json, '-o', trace, '--', prog], live_json)
+    if findings is None:
+        return [f'{name}: tangle run: {stderr}']
+    errors = verdict_errors(f'{name} (tangle run)', kind, sub, status, findings)
 
-    got = describe(findings)
-    errors = []
-    if kind == 'clean':
-        if proc.returncode != 0 or findings:
-            errors.append(f'{name}: expected clean, got exit {proc.returncode} '
-                          f'and findings: {got}')
+    offline_json = os.path.join(tmp, 'report.json')
+    rstatus, rfindings, rstderr = run_tangle(
+        [tangle, 'report', '-q', '--json', offline_json, trace], offline_json)
+    if rfindings is None:
+        errors.append(f'{name}: tangle report: {rstderr}')
     else:
-        want = kind + (f'/{sub}' if sub else '')
-        if proc.returncode != FINDINGS_EXIT:
-            errors.append(f'{name}: expected exit {FINDINGS_EXIT}, got {proc.returncode}')
-        if not any(f.get('kind') == kind and (sub is None or f.get('sub_kind') == sub)
-                   for f in findings):
-            errors.append(f'{name}: expected {want}, got: {got}')
-        others = [f for f in findings if f.get('kind') != kind]
-        if others:
-            errors.append(f'{name}: expected only {kind}, also got: {describe(others)}')
+        errors += verdict_errors(f'{name} (tangle report)', kind, sub, rstatus, rfindings)
+
     if errors:
-        errors.append(f'{name}: tangle stderr:\n{proc.stderr}')
+        errors.append(f'{name}: trace kept in {tmp}; tangle run stderr:\n{stderr}')
     else:
-        print(f'{name}: {got} (expected {kind}{"/" + sub if sub else ""})')
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f'{name}: {describe(findings)} (expected {kind}{"/" + sub if sub else ""})')
     return errors
 
 
