@@ -356,18 +356,22 @@ if REAL_ARGS=30 real prodcons producer_consumer; then
     tm kill-session -t "$session"
 fi
 
-# A race found by --watch: the finding and its variable.
-if REAL_STATUS=66 real race shared_money --watch money; then
+# A race found by --watch: the finding and its variable. counter_race, one
+# of the samples --watch must catch (issue 4): 100 threads decrement n, so
+# the race is there on every run. (shared_money's single pair of accesses
+# can slip past --watch while another thread's instruction is single-stepped
+# with the page open: docs/races.md, limits.)
+if REAL_STATUS=66 real race counter_race --watch n; then
     tm send-keys -t "$session" 3
-    if wait_for "data race on money"; then
+    if wait_for "data race on n "; then
         tm send-keys -t "$session" Enter
-        if wait_for "◆Thread-1\|◆main"; then
+        if wait_for "◆Thread-\|◆main"; then
             echo "ok   real-race"
         else
             real_fail real-race "Enter does not show the race's threads on the timeline"
         fi
     else
-        real_fail real-race "no race on money in the Findings view"
+        real_fail real-race "no race on n in the Findings view"
     fi
     tm kill-session -t "$session"
 fi
