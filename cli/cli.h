@@ -64,10 +64,29 @@ struct tg_run_options {
     unsigned fail_on;             /* --fail-on: TG_FIND_BIT()s */
     const char *suppressions[TG_RUN_MAX_SUPPRESSIONS];  /* --suppressions (suppress.c) */
     int nsuppressions;
+    bool exitcode_given;          /* --exitcode was on the command line (it beats */
+    bool fail_on_given;           /* TANGLE_OPTIONS; so does --fail-on) */
     enum tg_on_deadlock on_deadlock;  /* --on-deadlock (run.c, on a deadlock finding) */
     const char *watch;            /* --watch VAR[,VAR...]: TANGLE_WATCH for the tracer */
     char **argv;                  /* PROGRAM and its arguments, NULL-terminated */
 };
+
+/* The report options `run` and `report` share: their getopt values and
+ * long options (put TG_REPORT_LONGOPTS in a subcommand's option table). */
+enum tg_report_opt {
+    TG_OPT_JSON = 0x100, TG_OPT_SARIF, TG_OPT_SUPPRESSIONS, TG_OPT_FAIL_ON, TG_OPT_EXITCODE,
+    TG_OPT_COMMAND_FIRST,          /* a subcommand's own long options start here */
+};
+#define TG_REPORT_LONGOPTS \
+    { "json", required_argument, NULL, TG_OPT_JSON }, \
+    { "sarif", required_argument, NULL, TG_OPT_SARIF }, \
+    { "suppressions", required_argument, NULL, TG_OPT_SUPPRESSIONS }, \
+    { "fail-on", required_argument, NULL, TG_OPT_FAIL_ON }, \
+    { "exitcode", required_argument, NULL, TG_OPT_EXITCODE }
+/* Applies report option C (from tg_cli_getopt) with ARG to O. Returns 0,
+ * 1 if C is not a report option, or TG_STATUS_USAGE after the error line. */
+int tg_cli_report_option(const char *command, int c, const char *arg,
+                         struct tg_run_options *o);
 
 /* The finding kinds this build's detectors report (TG_FIND_BIT()s);
  * `tangle --version` lists them for scripts and tests. */

@@ -283,3 +283,35 @@ void tg_u64map_free(struct tg_u64map *m)
     free(m->vals);
     memset(m, 0, sizeof *m);
 }
+
+int tg_cli_report_option(const char *command, int c, const char *arg,
+                         struct tg_run_options *o)
+{
+    const char *bad;
+    long v;
+
+    switch (c) {
+    case TG_OPT_JSON: o->json_path = arg; return 0;
+    case TG_OPT_SARIF: o->sarif_path = arg; return 0;
+    case TG_OPT_SUPPRESSIONS:
+        if (o->nsuppressions == TG_RUN_MAX_SUPPRESSIONS)
+            return tg_cli_usage_error(command, "at most %d --suppressions files",
+                                      TG_RUN_MAX_SUPPRESSIONS);
+        o->suppressions[o->nsuppressions++] = arg;
+        return 0;
+    case TG_OPT_FAIL_ON:
+        if (!(o->fail_on = tg_cli_parse_kinds(arg, &bad)))
+            return tg_cli_usage_error(command, "--fail-on: unknown finding kind '%s'"
+                                      " (deadlock, lock-order, race, misuse, all)", bad);
+        o->fail_on_given = true;
+        return 0;
+    case TG_OPT_EXITCODE:
+        if (!tg_cli_parse_long(arg, 0, 255, &v))
+            return tg_cli_usage_error(command, "--exitcode needs a status 0-255, not '%s'", arg);
+        o->exitcode = (int)v;
+        o->exitcode_given = true;
+        return 0;
+    default:
+        return 1;
+    }
+}

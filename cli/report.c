@@ -108,25 +108,18 @@ bad:
 
 struct report_args {
     struct tg_run_options o;
-    bool exitcode_given, fail_on_given, quiet;
+    bool quiet;
     const char *trace;
 };
 
 static int parse_args(int argc, char **argv, struct report_args *a)
 {
-    enum { OPT_JSON = 256, OPT_SARIF, OPT_SUPPRESSIONS, OPT_FAIL_ON, OPT_EXITCODE };
     static const struct option longopts[] = {
-        { "json", required_argument, NULL, OPT_JSON },
-        { "sarif", required_argument, NULL, OPT_SARIF },
-        { "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
-        { "fail-on", required_argument, NULL, OPT_FAIL_ON },
-        { "exitcode", required_argument, NULL, OPT_EXITCODE },
+        TG_REPORT_LONGOPTS,
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *bad;
-    long v;
     int c;
 
     a->o = (struct tg_run_options){ .exitcode = TG_STATUS_FINDINGS, .fail_on = TG_FIND_ALL_KINDS };
@@ -143,33 +136,15 @@ static int parse_args(int argc, char **argv, struct report_args *a)
             continue;
         }
         switch (c) {
-        case OPT_JSON: a->o.json_path = optarg; break;
-        case OPT_SARIF: a->o.sarif_path = optarg; break;
         case 'q': a->quiet = true; break;
-        case OPT_SUPPRESSIONS:
-            if (a->o.nsuppressions == TG_RUN_MAX_SUPPRESSIONS)
-                return tg_cli_usage_error("report", "at most %d --suppressions files",
-                                          TG_RUN_MAX_SUPPRESSIONS);
-            a->o.suppressions[a->o.nsuppressions++] = optarg;
-            break;
-        case OPT_FAIL_ON:
-            if (!(a->o.fail_on = tg_cli_parse_kinds(optarg, &bad)))
-                return tg_cli_usage_error("report", "--fail-on: unknown finding kind '%s'"
-                                          " (deadlock, lock-order, race, misuse, all)", bad);
-            a->fail_on_given = true;
-            break;
-        case OPT_EXITCODE:
-            if (!tg_cli_parse_long(optarg, 0, 255, &v))
-                return tg_cli_usage_error("report", "--exitcode needs a status 0-255, not '%s'",
-                                          optarg);
-            a->o.exitcode = (int)v;
-            a->exitcode_given = true;
-            break;
         case 'h':
             fputs(usage, stdout);
             return -1;
-        default:
-            return TG_STATUS_USAGE;
+        default: {
+            int r = tg_cli_report_option("report", c, optarg, &a->o);
+            if (r != 0)
+                return r == 1 ? TG_STATUS_USAGE : r;
+        }
         }
     }
     if (optind < argc && !a->trace)
@@ -227,9 +202,9 @@ int tg_cmd_report(int argc, char **argv)
         return status < 0 ? tg_cli_flush_stdout() : status;
     if (rp_env_parse(getenv("TANGLE_OPTIONS"), &env, err, sizeof err) < 0)
         return tg_cli_usage_error("report", "TANGLE_OPTIONS: %s", err);
-    if (!a.exitcode_given && env.exitcode >= 0)
+    if (!a.o.exitcode_given && env.exitcode >= 0)
         a.o.exitcode = env.exitcode;
-    if (!a.fail_on_given && env.fail_on)
+    if (!a.o.fail_on_given && env.fail_on)
         a.o.fail_on = env.fail_on;
     rp_env_free(&env);
 

@@ -99,10 +99,9 @@ struct tg_report *tg_report_new(const struct tg_run_options *o, struct tg_trace 
     }
     r->json_path = o->json_path;
     r->sarif_path = o->sarif_path;
-    /* the command line wins over TANGLE_OPTIONS; run.c's defaults (all
-     * kinds, 66) mean "not given" */
-    r->fail_on = o->fail_on != TG_FIND_ALL_KINDS || !env.fail_on ? o->fail_on : env.fail_on;
-    if (env.exitcode >= 0 && o->exitcode == TG_STATUS_FINDINGS) {
+    /* the command line wins over TANGLE_OPTIONS */
+    r->fail_on = o->fail_on_given || !env.fail_on ? o->fail_on : env.fail_on;
+    if (env.exitcode >= 0 && !o->exitcode_given) {
         /* run.c exits with o->exitcode; its struct is not const (cli.h:
          * tg_run.o), only our view of it is */
         ((struct tg_run_options *)o)->exitcode = env.exitcode;

@@ -172,15 +172,10 @@ static int create_trace(const struct tg_run_options *o, char *path, size_t len)
 
 static int parse_options(int argc, char **argv, struct tg_run_options *o)
 {
-    enum { OPT_EXITCODE = 256, OPT_FAIL_ON, OPT_JSON, OPT_SARIF, OPT_SUPPRESSIONS,
-           OPT_ON_DEADLOCK, OPT_WATCH, OPT_LIVE };
+    enum { OPT_ON_DEADLOCK = TG_OPT_COMMAND_FIRST, OPT_WATCH, OPT_LIVE };
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
-        { "exitcode", required_argument, NULL, OPT_EXITCODE },
-        { "fail-on", required_argument, NULL, OPT_FAIL_ON },
-        { "json", required_argument, NULL, OPT_JSON },
-        { "sarif", required_argument, NULL, OPT_SARIF },
-        { "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+        TG_REPORT_LONGOPTS,
         { "on-deadlock", required_argument, NULL, OPT_ON_DEADLOCK },
         { "watch", required_argument, NULL, OPT_WATCH },
         { "live", no_argument, NULL, OPT_LIVE },
@@ -188,8 +183,6 @@ static int parse_options(int argc, char **argv, struct tg_run_options *o)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *bad;
-    long v;
     int c;
 
     *o = (struct tg_run_options){ .exitcode = TG_STATUS_FINDINGS, .fail_on = TG_FIND_ALL_KINDS };
@@ -197,26 +190,8 @@ static int parse_options(int argc, char **argv, struct tg_run_options *o)
         switch (c) {
         case 'o': o->trace_path = optarg; break;
         case 'q': o->quiet = true; break;
-        case OPT_JSON: o->json_path = optarg; break;
-        case OPT_SARIF: o->sarif_path = optarg; break;
         case OPT_WATCH: o->watch = optarg; break;
         case OPT_LIVE: o->live = true; break;
-        case OPT_EXITCODE:
-            if (!tg_cli_parse_long(optarg, 0, 255, &v))
-                return tg_cli_usage_error("run", "--exitcode needs a status 0-255, not '%s'", optarg);
-            o->exitcode = (int)v;
-            break;
-        case OPT_FAIL_ON:
-            if (!(o->fail_on = tg_cli_parse_kinds(optarg, &bad)))
-                return tg_cli_usage_error("run", "--fail-on: unknown finding kind '%s'"
-                                          " (deadlock, lock-order, race, misuse, all)", bad);
-            break;
-        case OPT_SUPPRESSIONS:
-            if (o->nsuppressions == TG_RUN_MAX_SUPPRESSIONS)
-                return tg_cli_usage_error("run", "at most %d --suppressions files",
-                                          TG_RUN_MAX_SUPPRESSIONS);
-            o->suppressions[o->nsuppressions++] = optarg;
-            break;
         case OPT_ON_DEADLOCK:
             if (strcmp(optarg, "kill") == 0)
                 o->on_deadlock = TG_ON_DEADLOCK_KILL;
@@ -230,8 +205,11 @@ static int parse_options(int argc, char **argv, struct tg_run_options *o)
         case 'h':
             fputs(usage, stdout);
             return -1;
-        default:
-            return TG_STATUS_USAGE;
+        default: {
+            int r = tg_cli_report_option("run", c, optarg, o);
+            if (r != 0)
+                return r == 1 ? TG_STATUS_USAGE : r;
+        }
         }
     }
     if (optind >= argc)

@@ -279,11 +279,22 @@ Test(report, tangle_options_defaults_and_command_line_wins)
     cr_assert_eq(r->supp.n, 1);
     tg_report_free(r);
 
+    /* as run's option parser leaves them for --exitcode 7 --fail-on deadlock */
     o.exitcode = 7;
+    o.exitcode_given = true;
     o.fail_on = TG_FIND_BIT(TG_FIND_DEADLOCK);
+    o.fail_on_given = true;
     r = tg_report_new(&o, fx.trace, fx.syms);
     cr_assert_eq(o.exitcode, 7, "--exitcode wins");
     cr_assert_eq(r->fail_on, TG_FIND_BIT(TG_FIND_DEADLOCK), "--fail-on wins");
+    tg_report_free(r);
+
+    /* an explicit --exitcode 66 / --fail-on all equal the defaults and still win */
+    o.exitcode = TG_STATUS_FINDINGS;
+    o.fail_on = TG_FIND_ALL_KINDS;
+    r = tg_report_new(&o, fx.trace, fx.syms);
+    cr_assert_eq(o.exitcode, TG_STATUS_FINDINGS, "--exitcode 66 wins");
+    cr_assert_eq(r->fail_on, TG_FIND_ALL_KINDS, "--fail-on all wins");
     tg_report_free(r);
 
     setenv("TANGLE_OPTIONS", "exitcode=many", 1);
