@@ -30,6 +30,23 @@ sock="tangle-golden-$$"
 tm() { tmux -L "$sock" -f /dev/null "$@"; }
 cleanup() { tm kill-server 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
+# One server for the whole run, kept alive by a session that outlives the
+# cases: when a case killed the last session the server exited, and the next
+# case's new-session could reach the dying server and fail ("no server
+# running" for every poll after it, which is how CI once failed).
+tm new-session -d -s keeper -x 80 -y 24 "sleep 3600" || { echo "tmux cannot start a server"; exit 1; }
+tm set-option -g exit-empty off >/dev/null 2>&1
+# Starts a case's session; a failure to start is one clear line, not 30 s
+# of polls against nothing.
+start_session() {
+    local i
+    for i in 1 2 3; do
+        tm new-session -d "$@" && return 0
+        sleep 0.2
+    done
+    echo "tmux new-session failed 3 times"
+    return 1
+}
 
 for s in abba semaphore prodcons race; do
     "$MKTRACE" "$s" "$tmp/$s.trace" || { echo "mktrace $s failed"; exit 1; }
@@ -51,11 +68,15 @@ normalise() {
 # each case gets its own session: a killed one may linger a moment
 session=golden0
 next_session() { session="golden$((${session#golden} + 1))"; }
-raw() { tm capture-pane -p -t "$session"; }
+raw() { tm capture-pane -p -t "$session" 2>/dev/null; }
 capture() { raw | normalise; }
 
 failed=0
 ran=0
+# Each failure's first line, repeated at the end: meson shows only the
+# last 100 lines of a failing test's output.
+summary=()
+fail_echo() { echo "$1"; summary+=("$1"); }
 
 # Waits until the screen is the golden one (or, updating, stops changing).
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -87,7 +108,7 @@ case_() {
     ran=$((ran + 1))
     local cols=${size%x*} rows=${size#*x}
     next_session
-    tm new-session -d -s "$session" -x "$cols" -y "$rows" \
+    start_session -s "$session" -x "$cols" -y "$rows" \
         "env LANG=$locale LC_ALL=$locale TERM=xterm-256color $TANGLE view $tmp/$trace.trace \
          2>$tmp/$name.err; echo \$? >$tmp/$name.status; sleep 600"
     # the first frame: the tabs are drawn
@@ -105,10 +126,10 @@ case_() {
         printf '%s\n' "$got" >"$want"
         echo "updated $want"
     elif [ ! -f "$want" ]; then
-        echo "FAIL $name: no golden file $want (run with --update, then review it)"
+        fail_echo "FAIL $name: no golden file $want (run with --update, then review it)"
         failed=$((failed + 1))
     elif ! diff -u "$want" "$tmp/$name.got" >"$tmp/$name.diff"; then
-        echo "FAIL $name: the screen differs from $want:"
+        fail_echo "FAIL $name: the screen differs from $want:"
         cat "$tmp/$name.diff"
         [ -f "$tmp/$name.status" ] && echo "tangle view ended with status $(cat "$tmp/$name.status")"
         [ -s "$tmp/$name.err" ] && cat "$tmp/$name.err"
@@ -123,7 +144,7 @@ case_() {
 }
 
 # Extra checks that hold whatever the golden file says.
-says() { grep -q -- "$2" "$1" || { echo "FAIL $3: the screen does not show \"$2\""; false; }; }
+says() { grep -q -- "$2" "$1" || { fail_echo "FAIL $3: the screen does not show \"$2\""; false; }; }
 check_abba() { says "$1" mutexA "$2" && says "$1" mutexB "$2"; }
 check_prodcons() { says "$1" q_mutex "$2"; }
 # the race's report names money; shown on the timeline, both threads are marked
@@ -134,7 +155,7 @@ check_race() {
     esac
 }
 check_help() { says "$1" "zoom to fit" "$2"; }
-check_ascii() { ! grep -q "[─━░┄▒·◆▼]" "$1" || { echo "FAIL $2: non-ASCII glyphs in the C locale"; false; }; }
+check_ascii() { ! grep -q "[─━░┄▒·◆▼]" "$1" || { fail_echo "FAIL $2: non-ASCII glyphs in the C locale"; false; }; }
 # The semaphore has 5 units: no column may show more than 5 threads
 # holding it (sleeping or running while holding: · or ━ on a thread lane),
 # and the lock lane never says more than "5 held".
@@ -190,7 +211,7 @@ if extra bad-input; then
     st=$?
     if [ "$st" != 1 ] || [ "$(printf '%s\n' "$out" | wc -l)" != 1 ] \
        || [[ "$out" != "tangle: $tmp/garbage.trace: cannot read trace: not a tangle trace"* ]]; then
-        echo "FAIL bad-input: status $st, output: $out"
+        fail_echo "FAIL bad-input: status $st, output: $out"
         failed=$((failed + 1))
     else
         echo "ok   bad-input"
@@ -203,7 +224,7 @@ run_then_report() {
     local trace=$1
     shift
     next_session
-    tm new-session -d -s "$session" -x 100 -y 30 \
+    start_session -s "$session" -x 100 -y 30 \
         "env LANG=C.UTF-8 TERM=xterm-256color $TANGLE view $trace 2>$tmp/stderr; \
          echo status=\$?; stty -a | tr ' ' '\n' | grep -x -e icanon -e echo | tr '\n' ' '; echo; sleep 600"
     local deadline=$(( $(now_ms) + 30000 ))
@@ -227,7 +248,7 @@ if extra truncated; then
     head -c $(( $(stat -c %s "$tmp/abba.trace") * 2 / 3 )) "$tmp/abba.trace" >"$tmp/cut.trace"
     run_then_report "$tmp/cut.trace"
     if ! wait_for "truncated"; then
-        echo "FAIL truncated: no warning in the view:"
+        fail_echo "FAIL truncated: no warning in the view:"
         raw
         failed=$((failed + 1))
     else
@@ -236,7 +257,7 @@ if extra truncated; then
            && [ "$(tm display -p -t "$session" '#{alternate_on}')" = 0 ]; then
             echo "ok   truncated"
         else
-            echo "FAIL truncated: after q:"
+            fail_echo "FAIL truncated: after q:"
             raw
             cat "$tmp/stderr"
             failed=$((failed + 1))
@@ -258,7 +279,7 @@ for sig in TERM INT SEGV; do
        && [ "$(tm display -p -t "$session" '#{alternate_on}')" = 0 ]; then
         echo "ok   signal-$sig"
     else
-        echo "FAIL signal-$sig: the terminal was not given back, or the status is not $want:"
+        fail_echo "FAIL signal-$sig: the terminal was not given back, or the status is not $want:"
         raw
         failed=$((failed + 1))
     fi
@@ -276,12 +297,12 @@ if extra resize; then
            && raw | grep -q "Thread-10"; then
             echo "ok   resize"
         else
-            echo "FAIL resize: after growing to 120x40:"
+            fail_echo "FAIL resize: after growing to 120x40:"
             raw
             failed=$((failed + 1))
         fi
     else
-        echo "FAIL resize: after shrinking to 80x24:"
+        fail_echo "FAIL resize: after shrinking to 80x24:"
         raw
         failed=$((failed + 1))
     fi
@@ -300,20 +321,20 @@ real() {
         "$TANGLE_SAMPLES/$sample" ${REAL_ARGS:-} >/dev/null 2>"$tmp/real-$name.err")
     local st=$?
     if [ "$st" != "${REAL_STATUS:-0}" ]; then
-        echo "FAIL real-$name: tangle run exited $st, not ${REAL_STATUS:-0}:"
+        fail_echo "FAIL real-$name: tangle run exited $st, not ${REAL_STATUS:-0}:"
         cat "$tmp/real-$name.err"
         failed=$((failed + 1))
         return 1
     fi
     next_session
-    tm new-session -d -s "$session" -x 100 -y 40 \
+    start_session -s "$session" -x 100 -y 40 \
         "env LANG=C.UTF-8 TERM=xterm-256color $TANGLE view $tmp/real-$name.trace; sleep 600"
     wait_for "Timeline"
     return 0
 }
 
 real_fail() {
-    echo "FAIL $1: $2"
+    fail_echo "FAIL $1: $2"
     raw
     failed=$((failed + 1))
 }
@@ -380,7 +401,7 @@ fi
 # the output in its view, and everything printed once the view is closed.
 if [ -n "${TANGLE_SAMPLES:-}" ] && [ -x "$TANGLE_SAMPLES/producer_consumer" ] && extra real-live; then
     next_session
-    tm new-session -d -s "$session" -x 100 -y 30 \
+    start_session -s "$session" -x 100 -y 30 \
         "cd $tmp && env LANG=C.UTF-8 TERM=xterm-256color $TANGLE run --live -q -o $tmp/live.trace \
          -- $TANGLE_SAMPLES/producer_consumer 100; echo status=\$?; sleep 600"
     if ! wait_for "live"; then
@@ -408,4 +429,4 @@ if [ "$ran" = 0 ]; then
     echo "no such case: ${only[*]}"
     exit 1
 fi
-[ "$failed" = 0 ] || { echo "$failed screen(s) differ"; exit 1; }
+[ "$failed" = 0 ] || { printf '%s\n' "${summary[@]}"; echo "$failed screen(s) differ"; exit 1; }
