@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "detectors/detectors.h"
+#include "util/u64map.h"
 
 struct tg_trace;
 struct tg_symbols;
@@ -213,19 +214,5 @@ const char *tg_names_object(struct tg_names *n, uint32_t process, uint64_t addr)
 /* The innermost frame of a stack: "func file:line" ("" for stack 0). */
 const char *tg_names_caller(struct tg_names *n, uint32_t process, uint32_t stack);
 
-/* ---- a u64 → u64 hash map (open addressing), for tables keyed by
- * object address or (process, object) ---- */
-struct tg_u64map {
-    uint64_t *keys;
-    uint64_t *vals;
-    size_t cap, len;
-    bool has_zero;                /* key 0 is kept aside */
-    uint64_t zero_val;
-};
-/* Returns a pointer to KEY's value, inserting 0 if absent; NULL if out of
- * memory. Pointers are valid until the next insertion. */
-uint64_t *tg_u64map_slot(struct tg_u64map *m, uint64_t key);
-uint64_t *tg_u64map_find(const struct tg_u64map *m, uint64_t key);
-void tg_u64map_free(struct tg_u64map *m);
 
 #endif

@@ -17,6 +17,8 @@
 
 #include <elfutils/libdw.h>
 
+#include "util/u64map.h"
+
 /* Bump allocator: strings and small records live until the symbols go. */
 struct arena {
     struct arena_block *blocks;
@@ -28,15 +30,6 @@ char *tg_symbols_arena_strdup(struct arena *a, const char *s);
 char *tg_symbols_arena_strndup(struct arena *a, const char *s, size_t n);
 void tg_symbols_arena_free(struct arena *a);
 
-/* Open-addressing map from a 64-bit key to a 32-bit value. */
-struct u64map {
-    uint64_t *keys;
-    uint32_t *vals;
-    size_t cap, count;          /* cap is a power of two, or 0 */
-};
-bool tg_symbols_u64map_get(const struct u64map *m, uint64_t key, uint32_t *val);
-bool tg_symbols_u64map_put(struct u64map *m, uint64_t key, uint32_t val);
-void tg_symbols_u64map_free(struct u64map *m);
 
 /* Grows *items (of SIZE bytes each) to hold at least NEED; false when out
  * of memory (the array is untouched then). */

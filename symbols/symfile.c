@@ -56,15 +56,15 @@ struct symfile {
     size_t ncuranges, capcuranges;
     bool curanges_tried;
 
-    struct u64map cuscope_index;    /* CU DIE offset -> index in cuscopes */
+    struct tg_u64map cuscope_index;    /* CU DIE offset -> index in cuscopes */
     struct cuscopes **cuscopes;
     size_t ncuscopes, capcuscopes;
 
-    struct u64map data_cache;   /* vaddr -> index in datas */
+    struct tg_u64map data_cache;   /* vaddr -> index in datas */
     struct data_info *datas;
     size_t ndatas, capdatas;
 
-    struct u64map cache;        /* vaddr -> index in infos */
+    struct tg_u64map cache;        /* vaddr -> index in infos */
     struct code_info **infos;
     size_t ninfos, capinfos;
 };
@@ -109,9 +109,9 @@ void tg_symbols_symfile_close(struct symfile *f)
     for (size_t i = 0; i < f->ncuscopes; i++)
         tg_symbols_cuscopes_free(f->cuscopes[i]);
     free(f->cuscopes);
-    tg_symbols_u64map_free(&f->cuscope_index);
-    tg_symbols_u64map_free(&f->cache);
-    tg_symbols_u64map_free(&f->data_cache);
+    tg_u64map_free(&f->cuscope_index);
+    tg_u64map_free(&f->cache);
+    tg_u64map_free(&f->data_cache);
     free(f->datas);
     free(f->infos);
     if (f->dwfl)
@@ -223,16 +223,33 @@ static bool cu_at(struct symfile *f, uint64_t vaddr, Dwarf_Die *cu, Dwarf_Addr *
     return false;
 }
 
+/* The caches map an address or DIE offset to an index in an array. */
+static bool index_get(const struct tg_u64map *m, uint64_t key, uint32_t *index)
+{
+    const uint64_t *v = tg_u64map_find(m, key);
+    if (v)
+        *index = (uint32_t)*v;
+    return v != NULL;
+}
+
+static bool index_put(struct tg_u64map *m, uint64_t key, uint32_t index)
+{
+    uint64_t *v = tg_u64map_slot(m, key);
+    if (v)
+        *v = index;
+    return v != NULL;
+}
+
 static struct cuscopes *scopes_of(struct symfile *f, Dwarf_Die *cu)
 {
     uint64_t key = dwarf_dieoffset(cu);
     uint32_t index;
-    if (tg_symbols_u64map_get(&f->cuscope_index, key, &index))
+    if (index_get(&f->cuscope_index, key, &index))
         return f->cuscopes[index];
     struct cuscopes *c = tg_symbols_cuscopes_new(cu);
     if (!c || !tg_symbols_grow_array(&f->cuscopes, &f->capcuscopes, f->ncuscopes + 1,
                                      sizeof *f->cuscopes)
-        || !tg_symbols_u64map_put(&f->cuscope_index, key, (uint32_t)f->ncuscopes)) {
+        || !index_put(&f->cuscope_index, key, (uint32_t)f->ncuscopes)) {
         tg_symbols_cuscopes_free(c);
         return NULL;
     }
@@ -396,12 +413,12 @@ static struct code_info *lookup_code(struct symfile *f, uint64_t vaddr)
 const struct code_info *tg_symbols_symfile_code(struct symfile *f, uint64_t vaddr)
 {
     uint32_t index;
-    if (tg_symbols_u64map_get(&f->cache, vaddr, &index))
+    if (index_get(&f->cache, vaddr, &index))
         return f->infos[index];
     struct code_info *info = lookup_code(f, vaddr);
     if (!info || !tg_symbols_grow_array(&f->infos, &f->capinfos, f->ninfos + 1, sizeof *f->infos))
         return NULL;
-    if (!tg_symbols_u64map_put(&f->cache, vaddr, (uint32_t)f->ninfos))
+    if (!index_put(&f->cache, vaddr, (uint32_t)f->ninfos))
         return info;            /* answered, just not remembered */
     f->infos[f->ninfos++] = info;
     return info;
@@ -464,7 +481,7 @@ static bool find_data(struct symfile *f, uint64_t vaddr, struct data_info *out,
 static const struct data_info *data_at(struct symfile *f, uint64_t vaddr)
 {
     uint32_t index;
-    if (tg_symbols_u64map_get(&f->data_cache, vaddr, &index))
+    if (index_get(&f->data_cache, vaddr, &index))
         return &f->datas[index];
     struct data_info info = {0};
     char name[1024], type[512];
@@ -476,7 +493,7 @@ static const struct data_info *data_at(struct symfile *f, uint64_t vaddr)
             return NULL;
     }
     if (!tg_symbols_grow_array(&f->datas, &f->capdatas, f->ndatas + 1, sizeof *f->datas)
-        || !tg_symbols_u64map_put(&f->data_cache, vaddr, (uint32_t)f->ndatas))
+        || !index_put(&f->data_cache, vaddr, (uint32_t)f->ndatas))
         return NULL;
     f->datas[f->ndatas] = info;
     return &f->datas[f->ndatas++];
