@@ -168,6 +168,11 @@ int tg_cli_usage_error(const char *command, const char *fmt, ...)
 /* Flushes stdout; on a write error (full disk, closed pipe) prints it and
  * returns TG_STATUS_FAILED, else TG_STATUS_OK. */
 int tg_cli_flush_stdout(void);
+/* --help: USAGE on stdout; returns what tg_cli_flush_stdout does. */
+int tg_cli_help(const char *usage);
+/* The one operand of a command that reads a trace (after its options):
+ * sets *PATH, or returns TG_STATUS_USAGE after the error line. */
+int tg_cli_trace_operand(const char *command, int argc, char **argv, const char **path);
 
 /* getopt_long for subcommands: no permutation (options stop at the first
  * operand, so `run` never eats PROGRAM's options), tangle's own error lines.

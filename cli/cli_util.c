@@ -50,6 +50,21 @@ int tg_cli_flush_stdout(void)
     return TG_STATUS_OK;
 }
 
+int tg_cli_help(const char *usage)
+{
+    fputs(usage, stdout);
+    return tg_cli_flush_stdout();
+}
+
+int tg_cli_trace_operand(const char *command, int argc, char **argv, const char **path)
+{
+    if (optind != argc - 1)
+        return tg_cli_usage_error(command, optind >= argc ? "no trace file given"
+                                                          : "one trace file at a time");
+    *path = argv[optind];
+    return TG_STATUS_OK;
+}
+
 int tg_cli_getopt(const char *command, int argc, char **argv,
                   const char *shortopts, const struct option *longopts)
 {

@@ -344,16 +344,15 @@ int tg_cmd_dump(int argc, char **argv)
                 return tg_cli_usage_error("dump", "--pid needs a process id, not '%s'", optarg);
             break;
         case 'h':
-            fputs(usage, stdout);
-            return tg_cli_flush_stdout();
+            return tg_cli_help(usage);
         default:
             return TG_STATUS_USAGE;
         }
     }
-    if (optind != argc - 1)
-        return tg_cli_usage_error("dump", optind >= argc ? "no trace file given"
-                                                         : "one trace file at a time");
-    const char *path = argv[optind];
+    const char *path;
+    int bad = tg_cli_trace_operand("dump", argc, argv, &path);
+    if (bad)
+        return bad;
 
     bool any_kind = false;
     for (unsigned k = 0; k < TG_EV_COUNT; k++) {

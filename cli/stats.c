@@ -210,16 +210,15 @@ int tg_cmd_stats(int argc, char **argv)
                 return tg_cli_usage_error("stats", "--top needs a positive number, not '%s'", optarg);
             break;
         case 'h':
-            fputs(usage, stdout);
-            return tg_cli_flush_stdout();
+            return tg_cli_help(usage);
         default:
             return TG_STATUS_USAGE;
         }
     }
-    if (optind != argc - 1)
-        return tg_cli_usage_error("stats", optind >= argc ? "no trace file given"
-                                                          : "one trace file at a time");
-    const char *path = argv[optind];
+    const char *path;
+    int bad = tg_cli_trace_operand("stats", argc, argv, &path);
+    if (bad)
+        return bad;
     struct tg_trace *t;
     struct tg_contention *cs = NULL;
     struct tg_ev ev;
