@@ -259,7 +259,9 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /* Every frame is a return address, the access's own too (that of its
- * __tsan_* call), so each is looked up as one. */
+ * __tsan_* call), so each is looked up as one. A stack ends at main, as
+ * TSan's do: what called main is libc's start-up, and looking it up would
+ * make libdw read all of libc's debug information (tens of MiB at exit). */
 static void print_stack(FILE *f, struct tg_symbols *s, const uint64_t *frames, uint32_t n)
 {
     char buf[512];
@@ -267,6 +269,8 @@ static void print_stack(FILE *f, struct tg_symbols *s, const uint64_t *frames, u
         struct tg_frame fr;
         tg_symbols_frame(s, 0, frames[i], &fr);
         fprintf(f, "    #%u %s\n", i, tg_symbols_format_frame(&fr, buf, sizeof buf));
+        if (fr.function != NULL && strcmp(fr.function, "main") == 0 && fr.inlined_into == NULL)
+            break;
     }
 }
 
