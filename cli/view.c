@@ -22,6 +22,7 @@
 #pragma weak rp_new
 #pragma weak rp_summary
 #pragma weak rp_text_finding
+#pragma weak rp_told_by_deadlock
 #pragma weak tg_report_free
 
 static const char usage[] =
@@ -48,40 +49,113 @@ static unsigned tui_kind(unsigned kind)
     }
 }
 
-/* F with its summary and full text from the report's renderers (the same
- * words `tangle report` prints), then into the session. */
-static void add_finding(struct tg_tui_live *ui, struct tg_report *rep, const struct tg_finding *f)
+/* F as the views show it: its summary and full text from the report's
+ * renderers (the same words `tangle report` prints). The strings in *TF are
+ * malloc'd. */
+static void render_finding(struct tg_report *rep, const struct tg_finding *f,
+                           struct tg_tui_finding *tf)
 {
-    struct tg_tui_finding tf = {
-        .kind = (uint8_t)tui_kind(f->kind), .ts = f->ts, .process = f->process,
-    };
     char summary[512] = "", *text = NULL;
     size_t textlen = 0;
 
-    for (uint32_t i = 0; i < f->nthreads && tf.nthreads < TG_TUI_FINDING_MAX; i++)
-        tf.threads[tf.nthreads++] = f->threads[i];
-    for (uint32_t i = 0; i < f->nobjs && tf.naddrs < TG_TUI_FINDING_MAX; i++)
+    *tf = (struct tg_tui_finding){
+        .kind = (uint8_t)tui_kind(f->kind), .ts = f->ts, .process = f->process,
+    };
+    for (uint32_t i = 0; i < f->nthreads && tf->nthreads < TG_TUI_FINDING_MAX; i++)
+        tf->threads[tf->nthreads++] = f->threads[i];
+    for (uint32_t i = 0; i < f->nobjs && tf->naddrs < TG_TUI_FINDING_MAX; i++)
         if (f->objs[i].kind != TG_OBJ_THREAD)
-            tf.addrs[tf.naddrs++] = f->objs[i].addr;
-    if (f->kind == TG_FIND_RACE && tf.naddrs == 0 && f->mem.addr)
-        tf.addrs[tf.naddrs++] = f->mem.addr;
-    if (rep != NULL && rp_summary != NULL) {
-        tf.summary = rp_summary(rep, f, summary, sizeof summary);
-    } else {
+            tf->addrs[tf->naddrs++] = f->objs[i].addr;
+    if (f->kind == TG_FIND_RACE && tf->naddrs == 0 && f->mem.addr)
+        tf->addrs[tf->naddrs++] = f->mem.addr;
+    if (rep != NULL && rp_summary != NULL)
+        rp_summary(rep, f, summary, sizeof summary);
+    else
         snprintf(summary, sizeof summary, "%s (%s)", tg_finding_kind_name(f->kind),
                  tg_finding_sub_name(f->kind, f->sub));
-        tf.summary = summary;
-    }
+    tf->summary = strdup(summary);
     if (rep != NULL && rp_text_finding != NULL) {
         FILE *m = open_memstream(&text, &textlen);
         if (m != NULL) {
             rp_text_finding(rep, f, m);
             fclose(m);
         }
-        tf.text = text;
+        tf->text = text;
     }
-    tg_tui_live_finding(ui, &tf);
-    free(text);
+}
+
+/* The findings a view shows: what `tangle report` prints at the end. The
+ * detectors announce each finding once, as soon as they see it, and a
+ * lock-order inversion is announced before the deadlock it may turn into;
+ * the report then leaves it out (rp_told_by_deadlock), and so does the view:
+ * the list is rebuilt from everything announced, in the report's order
+ * (tg_finding_cmp), whenever something new arrived. */
+struct found {
+    struct found_one {
+        const struct tg_finding *f;     /* the detectors' (valid until analysis_free) */
+        struct tg_tui_finding tf;       /* rendered once, when announced */
+    } *v;
+    size_t n, cap;
+    bool dirty;                         /* announced since the last sync */
+};
+
+static void found_add(struct found *fd, struct tg_report *rep, const struct tg_finding *f)
+{
+    if (fd->n == fd->cap) {
+        size_t cap = fd->cap ? fd->cap * 2 : 16;
+        struct found_one *v = realloc(fd->v, cap * sizeof *v);
+        if (v == NULL)
+            return;               /* not shown; the report still has it */
+        fd->v = v;
+        fd->cap = cap;
+    }
+    fd->v[fd->n].f = f;
+    render_finding(rep, f, &fd->v[fd->n].tf);
+    fd->n++;
+    fd->dirty = true;
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+    /* struct found_one starts with the finding pointer tg_finding_cmp wants */
+    return tg_finding_cmp(&((const struct found_one *)a)->f, &((const struct found_one *)b)->f);
+}
+
+/* Shows what is announced so far, as the report would tell it. */
+static void found_sync(struct found *fd, struct tg_tui_live *ui)
+{
+    if (!fd->dirty || ui == NULL)
+        return;
+    const struct tg_finding **all = malloc((fd->n ? fd->n : 1) * sizeof *all);
+    struct found_one *keep = malloc((fd->n ? fd->n : 1) * sizeof *keep);
+    struct tg_tui_finding *tfs = malloc((fd->n ? fd->n : 1) * sizeof *tfs);
+    size_t n = 0;
+
+    if (all != NULL && keep != NULL && tfs != NULL) {
+        for (size_t i = 0; i < fd->n; i++)
+            all[i] = fd->v[i].f;
+        for (size_t i = 0; i < fd->n; i++)
+            if (rp_told_by_deadlock == NULL || !rp_told_by_deadlock(all[i], all, fd->n))
+                keep[n++] = fd->v[i];
+        qsort(keep, n, sizeof *keep, cmp_found);
+        for (size_t i = 0; i < n; i++)
+            tfs[i] = keep[i].tf;
+        tg_tui_live_set_findings(ui, tfs, n);
+        fd->dirty = false;
+    }
+    free(all);
+    free(keep);
+    free(tfs);
+}
+
+static void found_free(struct found *fd)
+{
+    for (size_t i = 0; i < fd->n; i++) {
+        free((char *)fd->v[i].tf.summary);
+        free((char *)fd->v[i].tf.text);
+    }
+    free(fd->v);
+    *fd = (struct found){ 0 };
 }
 
 static struct tg_report *quiet_report(struct tg_trace *t, struct tg_symbols *s)
@@ -105,16 +179,15 @@ struct view {
     struct tg_analysis *analysis;
     struct tg_report *rep;
     struct tg_tui_live *ui;
+    struct found found;
     bool follow;
-    bool live_findings;           /* follow: findings as they are found */
     int signal;                   /* the signal that ended the view, 0 if the user did */
 };
 
 static void on_finding(void *ctx, const struct tg_finding *f)
 {
     struct view *v = ctx;
-    if (v->live_findings && v->ui != NULL)
-        add_finding(v->ui, v->rep, f);
+    found_add(&v->found, v->rep, f);
 }
 
 static uint64_t mono_ms(void)
@@ -149,14 +222,6 @@ static void trace_warning(struct view *v, int err, char *buf, size_t len)
              detail ? ": " : "", detail ? detail : "");
 }
 
-static void add_final_findings(struct view *v)
-{
-    const struct tg_finding *const *fs;
-    size_t n = tg_analysis_findings(v->analysis, &fs);
-    for (size_t i = 0; i < n; i++)
-        add_finding(v->ui, v->rep, fs[i]);
-}
-
 static int run_view(struct view *v, const char *title, bool no_color)
 {
     struct tg_tui_live_options o = { .title = title, .follow = v->follow, .no_color = no_color };
@@ -168,7 +233,6 @@ static int run_view(struct view *v, const char *title, bool no_color)
         tg_cli_error("out of memory");
         return TG_STATUS_FAILED;
     }
-    v->live_findings = v->follow;
     v->rep = quiet_report(v->trace, v->syms);
     if (tg_tui_live_start(&v->ui, v->trace, v->syms, &o, err, sizeof err) < 0) {
         tg_cli_error("view: %s", err);
@@ -198,12 +262,11 @@ static int run_view(struct view *v, const char *title, bool no_color)
                     status = TG_STATUS_BAD_INPUT;
                 }
                 tg_analysis_finish(v->analysis);
-                if (!v->follow)
-                    add_final_findings(v);
                 tg_tui_live_ended(v->ui, s.finished ? s.exit_status : -1);
                 done = true;
             }
         }
+        found_sync(&v->found, v->ui);
         quit = tg_tui_live_pump(v->ui, done ? 250 : (n > 0 ? 0 : 20)) == TG_TUI_QUIT;
     }
     v->signal = tg_tui_live_quit_signal(v->ui);
@@ -261,6 +324,7 @@ int tg_cmd_view(int argc, char **argv)
     status = run_view(&v, v.path, no_color);
     if (v.rep != NULL && tg_report_free != NULL)
         tg_report_free(v.rep);
+    found_free(&v.found);
     tg_analysis_free(v.analysis);
     tg_symbols_free(v.syms);
     tg_trace_close(v.trace);
@@ -279,6 +343,7 @@ struct tg_live {
     struct tg_trace *trace;
     struct tg_symbols *syms;
     struct tg_report *rep;
+    struct found found;           /* what tangle run reported (not suppressed) */
     char *output;                 /* what PROGRAM printed, once the view is gone */
     size_t noutput;
 };
@@ -317,7 +382,7 @@ void tg_live_event(struct tg_live *l, const struct tg_ev *ev)
 void tg_live_finding(struct tg_live *l, const struct tg_finding *f)
 {
     if (l->ui != NULL)
-        add_finding(l->ui, l->rep, f);
+        found_add(&l->found, l->rep, f);
 }
 
 void tg_live_output(struct tg_live *l, const char *data, size_t len, uint64_t now_ns)
@@ -352,6 +417,7 @@ bool tg_live_tick(struct tg_live *l, uint64_t now_ns)
     (void)now_ns;
     if (l->ui == NULL)
         return false;
+    found_sync(&l->found, l->ui);
     if (tg_tui_live_pump(l->ui, 0) == TG_TUI_QUIT) {
         close_view(l);
         return false;
@@ -363,6 +429,7 @@ void tg_live_end(struct tg_live *l, int wait_status)
 {
     if (l->ui == NULL)
         return;
+    found_sync(&l->found, l->ui);
     tg_tui_live_ended(l->ui, wait_status);
     while (tg_tui_live_pump(l->ui, 250) != TG_TUI_QUIT)
         ;
@@ -376,6 +443,7 @@ void tg_live_free(struct tg_live *l)
     close_view(l);
     if (l->rep != NULL && tg_report_free != NULL)
         tg_report_free(l->rep);
+    found_free(&l->found);
     free(l->output);
     free(l);
 }

@@ -205,6 +205,36 @@ void tg_tui_live_finding(struct tg_tui_live *l, const struct tg_tui_finding *f)
     l->ui.dirty = true;
 }
 
+static bool same_finding(const struct tg_tui_finding *a, const struct tg_tui_finding *b)
+{
+    return a->ts == b->ts && a->kind == b->kind && a->process == b->process
+           && (a->summary == NULL) == (b->summary == NULL)
+           && (a->summary == NULL || strcmp(a->summary, b->summary) == 0);
+}
+
+void tg_tui_live_set_findings(struct tg_tui_live *l, const struct tg_tui_finding *fs, size_t n)
+{
+    struct tg_ui *ui = &l->ui;
+    const struct tg_tui_finding *sel = tg_tui_model_finding(ui->m, ui->find_sel);
+    struct tg_tui_finding keep = { 0 };
+    char *keep_summary = NULL;
+    bool had = sel != NULL;
+
+    if (had) {
+        keep = *sel;
+        keep.summary = keep_summary = sel->summary ? strdup(sel->summary) : NULL;
+        keep.text = NULL;
+    }
+    tg_tui_model_clear_findings(ui->m);
+    for (size_t i = 0; i < n; i++) {
+        tg_tui_model_add_finding(ui->m, &fs[i]);
+        if (had && same_finding(&fs[i], &keep))
+            ui->find_sel = i;
+    }
+    free(keep_summary);
+    ui->dirty = true;
+}
+
 void tg_tui_live_output(struct tg_tui_live *l, const char *data, size_t len, uint64_t ts)
 {
     tg_ui_output(&l->ui, data, len, ts);

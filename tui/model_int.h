@@ -173,6 +173,8 @@ uint32_t tg_obj_get(struct tg_tui_model *m, unsigned kind, const struct tg_ev *e
                     uint64_t addr, bool is_init);
 int tg_marks_add(struct tg_marks *mk, uint64_t ts, uint32_t seg, unsigned type);
 void tg_marks_free(struct tg_marks *mk);
+/* Takes back one mark of TYPE at TS, if there is one. */
+void tg_marks_remove(struct tg_marks *mk, uint64_t ts, unsigned type);
 /* Highest mark in [a, b), TG_TUI_MARK_NONE if none. */
 unsigned tg_marks_in(const struct tg_marks *mk, uint64_t a, uint64_t b);
 

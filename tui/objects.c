@@ -80,6 +80,27 @@ int tg_marks_add(struct tg_marks *mk, uint64_t ts, uint32_t seg, unsigned type)
     return 0;
 }
 
+void tg_marks_remove(struct tg_marks *mk, uint64_t ts, unsigned type)
+{
+    size_t lo = 0, hi = mk->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (mk->ts[mid] < ts)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < mk->n && mk->ts[i] == ts; i++) {
+        if (mk->type[i] != type)
+            continue;
+        memmove(mk->ts + i, mk->ts + i + 1, (mk->n - i - 1) * sizeof *mk->ts);
+        memmove(mk->seg + i, mk->seg + i + 1, (mk->n - i - 1) * sizeof *mk->seg);
+        memmove(mk->type + i, mk->type + i + 1, (mk->n - i - 1) * sizeof *mk->type);
+        mk->n--;
+        return;
+    }
+}
+
 unsigned tg_marks_in(const struct tg_marks *mk, uint64_t a, uint64_t b)
 {
     size_t lo = 0, hi = mk->n;
@@ -241,6 +262,36 @@ static char *dup_or_null(const char *s)
     return s != NULL ? strdup(s) : NULL;
 }
 
+/* Puts (or takes back) the finding marks of C on the lanes of its threads
+ * and locks, at its time. */
+static void mark_finding(struct tg_tui_model *m, const struct tg_tui_finding *c, bool add)
+{
+    for (uint32_t i = 0; i < c->nthreads; i++) {
+        uint32_t lane = tg_tui_model_thread_lane(m, c->threads[i]);
+        if (lane == TG_TUI_NONE)
+            continue;
+        struct tg_thr *t = m->thr[lane];
+        if (!add) {
+            tg_marks_remove(&t->marks, c->ts, TG_TUI_MARK_FINDING);
+            continue;
+        }
+        size_t seg = tg_series_at(&t->ser, c->ts);
+        tg_marks_add(&t->marks, c->ts, seg == SIZE_MAX ? 0 : (uint32_t)seg, TG_TUI_MARK_FINDING);
+    }
+    for (uint32_t i = 0; i < c->naddrs; i++) {
+        uint32_t id = tg_tui_model_find_object(m, c->process, c->addrs[i]);
+        if (id == TG_TUI_NONE || m->obj[id]->pub.lock_lane == TG_TUI_NONE)
+            continue;
+        struct tg_lk *l = m->lk[m->obj[id]->pub.lock_lane];
+        if (!add) {
+            tg_marks_remove(&l->marks, c->ts, TG_TUI_MARK_FINDING);
+            continue;
+        }
+        size_t seg = tg_series_at(&l->ser, c->ts);
+        tg_marks_add(&l->marks, c->ts, seg == SIZE_MAX ? 0 : (uint32_t)seg, TG_TUI_MARK_FINDING);
+    }
+}
+
 int tg_tui_model_add_finding(struct tg_tui_model *m, const struct tg_tui_finding *f)
 {
     if (tg_grow((void **)&m->find, &m->capfind, m->nfind + 1, sizeof *m->find) < 0)
@@ -253,23 +304,18 @@ int tg_tui_model_add_finding(struct tg_tui_model *m, const struct tg_tui_finding
     if (c.naddrs > TG_TUI_FINDING_MAX)
         c.naddrs = TG_TUI_FINDING_MAX;
     m->find[m->nfind++] = c;
-    for (uint32_t i = 0; i < c.nthreads; i++) {
-        uint32_t lane = tg_tui_model_thread_lane(m, c.threads[i]);
-        if (lane == TG_TUI_NONE)
-            continue;
-        struct tg_thr *t = m->thr[lane];
-        size_t seg = tg_series_at(&t->ser, c.ts);
-        tg_marks_add(&t->marks, c.ts, seg == SIZE_MAX ? 0 : (uint32_t)seg, TG_TUI_MARK_FINDING);
-    }
-    for (uint32_t i = 0; i < c.naddrs; i++) {
-        uint32_t id = tg_tui_model_find_object(m, c.process, c.addrs[i]);
-        if (id == TG_TUI_NONE || m->obj[id]->pub.lock_lane == TG_TUI_NONE)
-            continue;
-        struct tg_lk *l = m->lk[m->obj[id]->pub.lock_lane];
-        size_t seg = tg_series_at(&l->ser, c.ts);
-        tg_marks_add(&l->marks, c.ts, seg == SIZE_MAX ? 0 : (uint32_t)seg, TG_TUI_MARK_FINDING);
-    }
+    mark_finding(m, &c, true);
     return 0;
+}
+
+void tg_tui_model_clear_findings(struct tg_tui_model *m)
+{
+    for (size_t i = 0; i < m->nfind; i++) {
+        mark_finding(m, &m->find[i], false);
+        free((char *)m->find[i].summary);
+        free((char *)m->find[i].text);
+    }
+    m->nfind = 0;
 }
 
 uint32_t tg_tui_model_find_object(const struct tg_tui_model *m, uint32_t process, uint64_t addr)

@@ -233,6 +233,10 @@ void tg_tui_model_bin_lock(const struct tg_tui_model *m, size_t lock, uint64_t t
  * trace only marks its lane). Adding one also marks the lanes of its
  * threads and locks at its time. */
 int tg_tui_model_add_finding(struct tg_tui_model *m, const struct tg_tui_finding *f);
+/* Forgets every finding and takes its marks off the lanes (marks of RACE
+ * events stay): the detectors' list can change its mind, e.g. a lock-order
+ * inversion that then really deadlocked is told by the deadlock alone. */
+void tg_tui_model_clear_findings(struct tg_tui_model *m);
 size_t tg_tui_model_nfindings(const struct tg_tui_model *m);
 const struct tg_tui_finding *tg_tui_model_finding(const struct tg_tui_model *m, size_t i);
 
@@ -320,6 +324,10 @@ int tg_tui_live_start(struct tg_tui_live **out, struct tg_trace *trace,
 /* The next event, in the reader's order. */
 void tg_tui_live_event(struct tg_tui_live *ui, const struct tg_ev *ev);
 void tg_tui_live_finding(struct tg_tui_live *ui, const struct tg_tui_finding *f);
+/* Replaces the findings shown by the N of FS (the caller's current list, in
+ * the order to show them); the Findings view keeps its selection on the
+ * same finding when it is still there. */
+void tg_tui_live_set_findings(struct tg_tui_live *ui, const struct tg_tui_finding *fs, size_t n);
 /* Bytes the program wrote (stdout and stderr), read at trace time TS: the
  * Output view shows them line by line with that time. */
 void tg_tui_live_output(struct tg_tui_live *ui, const char *data, size_t len, uint64_t ts);

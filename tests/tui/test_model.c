@@ -335,6 +335,47 @@ Test(model, findings_mark_their_threads)
     cr_expect_eq(c.mark, TG_TUI_MARK_FINDING);
 }
 
+/* Live, the detectors may withdraw a finding: a lock-order inversion that
+ * then really deadlocked is told by the deadlock alone. The session
+ * replaces the list; the withdrawn finding's marks go, a RACE event's stay. */
+Test(model, findings_can_be_replaced)
+{
+    start(m, 0, 1);
+    start(m, 0, 2);
+    ev(m, 10, 1, TG_EV_MUTEX_ACQ, A);
+    ev(m, 20, 2, TG_EV_MUTEX_ACQ, B);
+    ev(m, 30, 2, TG_EV_RACE, 0x9000);
+    ev(m, 50, 1, TG_EV_MUTEX_REQ, B);
+    tg_tui_model_set_now(m, 100);
+    struct tg_tui_finding order = { .kind = TG_TUI_FIND_LOCK_ORDER, .ts = 20, .summary = "order",
+                                    .threads = { 2 }, .nthreads = 1, .addrs = { A, B }, .naddrs = 2 };
+    struct tg_tui_finding dl = { .kind = TG_TUI_FIND_DEADLOCK, .ts = 50, .summary = "deadlock",
+                                 .threads = { 1, 2 }, .nthreads = 2, .addrs = { A, B }, .naddrs = 2 };
+    uint32_t l1 = tg_tui_model_thread_lane(m, 1), l2 = tg_tui_model_thread_lane(m, 2);
+    struct tg_tui_cell c[6];
+
+    cr_assert_eq(tg_tui_model_add_finding(m, &order), 0);
+    tg_tui_model_bin_thread(m, l2, 0, 10, c, 6);
+    cr_expect_eq(c[2].mark, TG_TUI_MARK_FINDING, "the lock-order finding at 20");
+    tg_tui_model_clear_findings(m);
+    cr_expect_eq(tg_tui_model_nfindings(m), 0);
+    cr_assert_eq(tg_tui_model_add_finding(m, &dl), 0);
+    cr_expect_eq(tg_tui_model_nfindings(m), 1);
+    cr_expect_str_eq(tg_tui_model_finding(m, 0)->summary, "deadlock");
+    tg_tui_model_bin_thread(m, l2, 0, 10, c, 6);
+    cr_expect_eq(c[2].mark, TG_TUI_MARK_NONE, "the withdrawn finding's mark is gone");
+    cr_expect_eq(c[3].mark, TG_TUI_MARK_FINDING, "the RACE event's mark stays");
+    cr_expect_eq(c[5].mark, TG_TUI_MARK_FINDING, "the deadlock's mark");
+    tg_tui_model_bin_lock(m, lock_lane(m, A), 0, 10, c, 6);
+    cr_expect_eq(c[2].mark, TG_TUI_MARK_NONE, "and on the lock lane");
+    cr_expect_eq(c[5].mark, TG_TUI_MARK_FINDING);
+    tg_tui_model_bin_thread(m, l1, 0, 10, c, 6);
+    cr_expect_eq(c[5].mark, TG_TUI_MARK_FINDING);
+    tg_tui_model_clear_findings(m);
+    tg_tui_model_bin_thread(m, l1, 0, 10, c, 6);
+    cr_expect_eq(c[5].mark, TG_TUI_MARK_NONE);
+}
+
 Test(model, time_never_goes_back_within_a_lane)
 {
     start(m, 100, 1);
