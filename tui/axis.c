@@ -58,18 +58,32 @@ void tg_axis_fit(struct tg_axis *ax, uint64_t start, uint64_t end)
         ax->cursor = start;
 }
 
-void tg_axis_zoom(struct tg_axis *ax, int dir)
+/* One 1-2-5 step finer or coarser, time T staying at column COL. */
+static void zoom_keeping(struct tg_axis *ax, int dir, int col, uint64_t t)
 {
-    int col = tg_axis_col(ax, ax->cursor);
     uint64_t step = dir > 0 ? tg_axis_nice_down(ax->step > 1 ? ax->step - 1 : 1)
                             : tg_axis_nice_up(ax->step + 1);
 
-    if (col < 0)
-        col = width_of(ax) / 2;
     ax->step = step;
     uint64_t back = (uint64_t)col * step;
-    ax->t0 = ax->cursor > back ? ax->cursor - back : 0;
+    ax->t0 = t > back ? t - back : 0;
     align(ax);
+}
+
+void tg_axis_zoom(struct tg_axis *ax, int dir)
+{
+    int col = tg_axis_col(ax, ax->cursor);
+
+    if (col < 0)
+        col = width_of(ax) / 2;     /* an off-screen cursor comes back, in the middle */
+    zoom_keeping(ax, dir, col, ax->cursor);
+}
+
+void tg_axis_zoom_at(struct tg_axis *ax, int dir, int col)
+{
+    if (col < 0 || col >= width_of(ax))
+        col = width_of(ax) / 2;
+    zoom_keeping(ax, dir, col, tg_axis_time(ax, col) + ax->step / 2);
 }
 
 static void keep_visible(struct tg_axis *ax)

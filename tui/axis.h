@@ -24,6 +24,8 @@ uint64_t tg_axis_nice_down(uint64_t v);
 void tg_axis_fit(struct tg_axis *ax, uint64_t start, uint64_t end);
 /* One 1-2-5 step finer (dir > 0) or coarser, the cursor's column fixed. */
 void tg_axis_zoom(struct tg_axis *ax, int dir);
+/* The same around column COL (the mouse): the time under it stays there. */
+void tg_axis_zoom_at(struct tg_axis *ax, int dir, int col);
 /* The cursor moves COLS columns (negative: back); the view follows it. */
 void tg_axis_move(struct tg_axis *ax, long cols, uint64_t end);
 /* The view and the cursor move COLS columns together. */

@@ -372,9 +372,20 @@ static unsigned mouse(struct tg_ui *ui)
     if (getmouse(&me) != OK)
         return TG_DRAW_NONE;
     if (me.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
-        enum tg_req req = me.bstate & BUTTON4_PRESSED ? TG_REQ_ZOOM_IN : TG_REQ_ZOOM_OUT;
-        if (ui->view != TG_VIEW_TIMELINE && ui->view != TG_VIEW_LOCKS)
-            req = me.bstate & BUTTON4_PRESSED ? TG_REQ_UP : TG_REQ_DOWN;
+        bool up = (me.bstate & BUTTON4_PRESSED) != 0;
+        enum tg_req req = up ? TG_REQ_ZOOM_IN : TG_REQ_ZOOM_OUT;
+        bool lanes = ui->view == TG_VIEW_TIMELINE || ui->view == TG_VIEW_LOCKS;
+        int col = me.x - tg_ui_label_width(ui) - 1;
+        if (lanes && me.y > 0 && col >= 0 && col < tg_ui_lane_width(ui)) {
+            /* over the lanes: the time under the pointer stays under it */
+            ui->ax.width = tg_ui_lane_width(ui);
+            tg_axis_zoom_at(&ui->ax, up ? 1 : -1, col);
+            ui->autofit = false;
+            ui->user_moved = true;
+            return TG_DRAW_ALL;
+        }
+        if (!lanes)
+            req = up ? TG_REQ_UP : TG_REQ_DOWN;
         unsigned f = tg_views[ui->view]->request(ui, req);
         return f & TG_DRAW_UNHANDLED ? session_request(ui, req) : f;
     }

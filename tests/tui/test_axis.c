@@ -46,6 +46,32 @@ Test(axis, zoom_keeps_the_cursor_column)
     cr_expect_eq(tg_axis_col(&ax, ax.cursor), col);
 }
 
+Test(axis, the_wheel_zooms_around_the_pointer)
+{
+    struct tg_axis ax = { .width = 100 };
+    tg_axis_fit(&ax, 0, 1000000);
+    ax.cursor = 100000;                 /* column 5: the cursor is not where the pointer is */
+    for (int i = 0; i < 3; i++) {
+        uint64_t under = tg_axis_time(&ax, 70) + ax.step / 2;
+        tg_axis_zoom_at(&ax, +1, 70);
+        cr_expect_eq(tg_axis_col(&ax, under), 70, "zoom in %d: the time under the pointer moved", i);
+    }
+    cr_expect_eq(ax.step, 2000);
+    cr_expect_eq(ax.cursor, 100000, "the cursor stays where it was (off screen now)");
+    cr_expect_eq(tg_axis_col(&ax, ax.cursor), -1);
+    for (int i = 0; i < 3; i++) {
+        uint64_t under = tg_axis_time(&ax, 70) + ax.step / 2;
+        tg_axis_zoom_at(&ax, -1, 70);
+        cr_expect_eq(tg_axis_col(&ax, under), 70, "zoom out %d: the time under the pointer moved", i);
+    }
+    cr_expect_eq(ax.step, 20000);
+    cr_expect_eq(ax.t0 % ax.step, 0, "the left edge stays a round time");
+    /* zooming out near the start stops at 0 rather than wrapping */
+    tg_axis_zoom_at(&ax, -1, 99);
+    tg_axis_zoom_at(&ax, -1, 99);
+    cr_expect_eq(ax.t0, 0);
+}
+
 Test(axis, the_view_follows_the_cursor)
 {
     struct tg_axis ax = { .width = 10, .step = 10 };
