@@ -98,7 +98,34 @@ settle() {
     printf '%s\n' "$cur"
 }
 
-# case NAME COLSxROWS TRACE LOCALE KEYS... : one screen after the keys.
+# Types KEYS into the case's session: tmux key names, and mouse events as
+# click:X,Y dclick:X,Y wheelup:X,Y wheeldown:X,Y (1-based cell, as a
+# terminal reports it), written into the pane as the SGR (1006) sequences a
+# terminal sends when the program asked for mouse reports — what xterm and
+# tmux itself send on a click.
+send_keys() {
+    local k keys=() b x y
+    for k in "$@"; do
+        case $k in
+        click:*|dclick:*|wheelup:*|wheeldown:*) ;;
+        *) keys+=("$k"); continue ;;
+        esac
+        [ ${#keys[@]} -gt 0 ] && tm send-keys -t "$session" "${keys[@]}"
+        keys=()
+        x=${k#*:} y=${x#*,} x=${x%,*}
+        case $k in
+        click:*) tm send-keys -t "$session" -l $'\e'"[<0;$x;${y}M"$'\e'"[<0;$x;${y}m" ;;
+        dclick:*) tm send-keys -t "$session" -l $'\e'"[<0;$x;${y}M"$'\e'"[<0;$x;${y}m"$'\e'"[<0;$x;${y}M"$'\e'"[<0;$x;${y}m" ;;
+        wheelup:*) tm send-keys -t "$session" -l $'\e'"[<64;$x;${y}M" ;;
+        wheeldown:*) tm send-keys -t "$session" -l $'\e'"[<65;$x;${y}M" ;;
+        esac
+    done
+    [ ${#keys[@]} -gt 0 ] && tm send-keys -t "$session" "${keys[@]}"
+    return 0
+}
+
+# case NAME COLSxROWS TRACE LOCALE KEYS... : one screen after the keys
+# (VIEW_ARGS: options for tangle view).
 case_() {
     local name=$1 size=$2 trace=$3 locale=$4
     shift 4
@@ -109,7 +136,7 @@ case_() {
     local cols=${size%x*} rows=${size#*x}
     next_session
     start_session -s "$session" -x "$cols" -y "$rows" \
-        "env LANG=$locale LC_ALL=$locale TERM=xterm-256color $TANGLE view $tmp/$trace.trace \
+        "env LANG=$locale LC_ALL=$locale TERM=xterm-256color $TANGLE view ${VIEW_ARGS:-} $tmp/$trace.trace \
          2>$tmp/$name.err; echo \$? >$tmp/$name.status; sleep 600"
     # the first frame: the tabs are drawn
     local deadline=$(( $(now_ms) + 30000 ))
@@ -117,7 +144,7 @@ case_() {
         capture | grep -q "Timeline" && break
         sleep 0.05
     done
-    [ $# -gt 0 ] && tm send-keys -t "$session" "$@"
+    [ $# -gt 0 ] && send_keys "$@"
     local want="$GOLDEN/$name.txt"
     local got
     got=$(settle "$want")
@@ -155,6 +182,33 @@ check_race() {
     esac
 }
 check_help() { says "$1" "zoom to fit" "$2"; }
+# Mouse: the click selected Thread-3's lane and put the cursor at the
+# clicked column; the wheel zoomed (the ruler's step changed); a click on a
+# tab or a double click on a lane changed the view.
+check_mouse() {
+    case $2 in
+    mouse-click) says "$1" "^▶Thread-3 " "$2" && says "$1" "^▼36ms " "$2" ;;
+    mouse-wheel) says "$1" "500µs/col" "$2" ;;
+    mouse-wheel-out) says "$1" "5ms/col" "$2" ;;
+    mouse-tab) says "$1" "tangle: deadlock" "$2" ;;
+    mouse-dclick) says "$1" "Thread-1  T1  tid" "$2" && says "$1" "SLEEP_BEGIN" "$2" ;;
+    esac
+}
+# The Findings view of a trace read with --follow (findings shown as the
+# detectors announce them) lists what `tangle report` tells for the same
+# trace: each finding once, no lock-order inversion next to the deadlock it
+# turned into.
+check_follow() {
+    local want got
+    want=$("$TANGLE" report "$tmp/abba.trace" 2>&1 |
+           sed -n -E 's/^tangle: (deadlock|lock-order inversion|data race|misuse).*/\1/p' |
+           sed -e 's/lock-order inversion/lock-order/' -e 's/data race/race/' | sort)
+    got=$(sed -n -E 's/^[◆*] ([a-z-]+) .*/\1/p' "$1" | sort)
+    if [ -z "$want" ] || [ "$want" != "$got" ]; then
+        fail_echo "FAIL $2: the view lists [$(echo $got)], tangle report tells [$(echo $want)]"
+        return 1
+    fi
+}
 check_ascii() { ! grep -q "[─━░┄▒·◆▼]" "$1" || { fail_echo "FAIL $2: non-ASCII glyphs in the C locale"; false; }; }
 # The semaphore has 5 units: no column may show more than 5 threads
 # holding it (sleeping or running while holding: · or ━ on a thread lane),
@@ -193,6 +247,15 @@ case_ prodcons-locks        100x30 prodcons  C.UTF-8 2
 case_ prodcons-details      100x30 prodcons  C.UTF-8 j j n n n n Enter
 case_ race-findings         100x30 race      C.UTF-8 3
 case_ race-timeline         100x30 race      C.UTF-8 3 Enter C-l
+# the mouse: a click on a lane, the wheel over the lanes (zooming around the
+# pointer), a click on a tab, a double click (Details)
+case_ mouse-click           100x30 abba      C.UTF-8 click:40,6
+case_ mouse-wheel           100x30 abba      C.UTF-8 wheelup:60,5 wheelup:60,5
+case_ mouse-wheel-out       100x30 abba      C.UTF-8 wheelup:60,5 wheeldown:30,5 wheeldown:30,5
+case_ mouse-tab             100x30 abba      C.UTF-8 click:24,1
+case_ mouse-dclick          100x30 abba      C.UTF-8 dclick:50,4
+# --follow: findings as the detectors announce them, the same list at the end
+VIEW_ARGS=--follow case_ follow-abba-findings 100x30 abba C.UTF-8 3
 
 # ---- bad input and ending: not screens, but what a user sees around them ----
 extra() {
@@ -420,6 +483,34 @@ if [ -n "${TANGLE_SAMPLES:-}" ] && [ -x "$TANGLE_SAMPLES/producer_consumer" ] &&
             fi
         else
             real_fail real-live "the Output view does not show what the program printed"
+        fi
+    fi
+    tm kill-session -t "$session"
+fi
+
+# `tangle run --live` on ABBA: the lock-order inversion is announced while
+# the threads run into it, then the deadlock; the view ends with what the
+# report tells, the deadlock alone.
+if [ -n "${TANGLE_SAMPLES:-}" ] && [ -x "$TANGLE_SAMPLES/abba_mythread" ] && extra real-live-abba; then
+    next_session
+    start_session -s "$session" -x 100 -y 30 \
+        "cd $tmp && env LANG=C.UTF-8 TERM=xterm-256color $TANGLE run --live -q -o $tmp/live-abba.trace \
+         -- $TANGLE_SAMPLES/abba_mythread 50ms 2>$tmp/live-abba.err; echo status=\$?; sleep 600"
+    if ! wait_for "killed by SIGKILL"; then
+        real_fail real-live-abba "no final state after the deadlock"
+    elif ! raw | grep -q "Findings:1 "; then
+        real_fail real-live-abba "not one finding"
+    else
+        tm send-keys -t "$session" 3
+        if wait_for "tangle: deadlock" && ! raw | grep -q "lock-order"; then
+            tm send-keys -t "$session" q
+            if wait_for "status=66"; then
+                echo "ok   real-live-abba"
+            else
+                real_fail real-live-abba "after q: not status 66"
+            fi
+        else
+            real_fail real-live-abba "the Findings view does not show the deadlock alone"
         fi
     fi
     tm kill-session -t "$session"
