@@ -11,9 +11,15 @@
  *      bucket pairs in order) and once with a 10,000-lock hand-over-hand
  *      chain closed by one inversion (a 10,000-edge cycle search).
  *
+ *   3. with --trace FILE, a real trace (e.g. add_sub_lock 2000000 each):
+ *      the reader alone (open + merge), the detectors alone on its events
+ *      (as `tangle run` and `tangle report` configure them: no --watch
+ *      state, and with it), and both together as `tangle report` does.
+ *
  * Figures are printed side by side, measured in this run as thread CPU
  * time, best of 3.
  * Usage: detectors_bench [million-events]   (default 20)
+ *        detectors_bench --trace FILE
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -175,12 +181,12 @@ static double bare(const struct stream *s)
     return (double)(now_ns() - t0);
 }
 
-static bool skip_races;
+static bool skip_races, skip_watch;
 
 static double analysis(const struct stream *s, size_t *nfindings, struct tg_analysis_counters *c)
 {
     struct tg_analysis *a;
-    struct tg_analysis_config cfg = { .skip_races = skip_races };
+    struct tg_analysis_config cfg = { .skip_races = skip_races, .skip_watch = skip_watch };
     if (tg_analysis_new(&cfg, &a) < 0)
         exit(1);
     uint64_t t0 = now_ns();
@@ -241,8 +247,102 @@ static void program(const char *name, const struct stream *s)
            "findings %zu\n", name, s->n, c.objects, c.edges, ta / 1e6, tb / 1e6, nf);
 }
 
+/* ---- a real trace */
+
+static const char *trace_path;
+
+static struct tg_trace *open_trace(void)
+{
+    struct tg_trace *t;
+    char why[256];
+    if (tg_trace_open(trace_path, 0, &t, why, sizeof why) < 0) {
+        fprintf(stderr, "detectors_bench: %s: %s\n", trace_path, why);
+        exit(1);
+    }
+    return t;
+}
+
+/* open + merge, events dropped */
+static double read_only(const struct stream *unused)
+{
+    (void)unused;
+    uint64_t t0 = now_ns(), acc = 0;
+    struct tg_trace *t = open_trace();
+    struct tg_ev ev;
+    while (tg_trace_next(t, &ev) > 0)
+        acc += ev.obj;
+    tg_trace_close(t);
+    sink = acc;
+    return (double)(now_ns() - t0);
+}
+
+/* open + merge + detectors: what `tangle report` does before it prints */
+static double read_analyse(const struct stream *unused)
+{
+    (void)unused;
+    uint64_t t0 = now_ns();
+    struct tg_trace *t = open_trace();
+    struct tg_trace_summary sum;
+    tg_trace_summary(t, &sum);
+    struct tg_analysis *a;
+    struct tg_analysis_config cfg = { .skip_watch = !(sum.features & TG_FEAT_WATCH) };
+    if (tg_analysis_new(&cfg, &a) < 0)
+        exit(1);
+    struct tg_ev ev;
+    while (tg_trace_next(t, &ev) > 0)
+        tg_analysis_feed(a, &ev);
+    tg_analysis_finish(a);
+    const struct tg_finding *const *fs;
+    sink = tg_analysis_findings(a, &fs);
+    tg_analysis_free(a);
+    tg_trace_close(t);
+    return (double)(now_ns() - t0);
+}
+
+static int trace_main(void)
+{
+    struct tg_trace *t = open_trace();
+    struct stream s = { 0 };
+    struct tg_ev ev;
+    while (tg_trace_next(t, &ev) > 0) {
+        if (ev.kind == TG_EV_THREAD_NAME || ev.data) {   /* pointers die with the trace */
+            ev.str = NULL;
+            ev.data = NULL;
+            ev.len = 0;
+        }
+        push(&s, ev.kind, ev.thread, ev.obj, ev.p0, ev.stack, ev.result);
+        struct tg_ev *e = &s.ev[s.n - 1];
+        *e = ev;
+    }
+    tg_trace_close(t);
+    double n = (double)s.n;
+    size_t nf;
+    double tr = best3(read_only, NULL), tb = best3(bare, &s);
+    skip_watch = true;
+    double ta = best3_analysis(&s, &nf, NULL);
+    skip_watch = false;
+    double tw = best3_analysis(&s, &nf, NULL);
+    double tt = best3(read_analyse, NULL);
+    printf("detectors_bench: %s, %zu events, thread CPU time, best of 3\n", trace_path, s.n);
+    printf("  %-36s %8.1f M events/s  %6.1f ns/event\n", "reader: open + merge", n / tr * 1e3,
+           tr / n);
+    printf("  %-36s %8.1f M events/s  %6.1f ns/event  (%.1fx the reader)\n",
+           "detectors (no --watch state)", n / ta * 1e3, ta / n, ta / tr);
+    printf("  %-36s %8.1f M events/s  %6.1f ns/event  (%.1fx the reader)\n",
+           "detectors with --watch state", n / tw * 1e3, tw / n, tw / tr);
+    printf("  %-36s %8.1f M events/s  %6.1f ns/event  (%.2fx the reader; findings %zu; "
+           "bare loop %.1f ns/event)\n", "reader + detectors (tangle report)", n / tt * 1e3,
+           tt / n, tt / tr, (size_t)sink, tb / n);
+    free(s.ev);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--trace") == 0) {
+        trace_path = argv[2];
+        return trace_main();
+    }
     size_t millions = argc > 1 ? strtoul(argv[1], NULL, 10) : 20;
     if (millions == 0)
         millions = 1;

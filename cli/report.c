@@ -218,7 +218,12 @@ int tg_cmd_report(int argc, char **argv)
     struct tg_symbols *syms = tg_symbols_new(t);
     struct tg_report *r = tg_report_new(&a.o, t, syms);
     struct tg_analysis *an = NULL;
-    struct tg_analysis_config cfg = { .on_finding = on_finding, .on_finding_ctx = r };
+    /* the tracer sets TG_FEAT_WATCH before its first WATCH_ACCESS event:
+     * without it, the happens-before state for --watch is wasted work */
+    struct tg_trace_summary sum;
+    tg_trace_summary(t, &sum);
+    struct tg_analysis_config cfg = { .on_finding = on_finding, .on_finding_ctx = r,
+                                      .skip_watch = !(sum.features & TG_FEAT_WATCH) };
     int err_an = r ? tg_analysis_new(&cfg, &an) : -ENOMEM;
     if (!syms || !r || err_an < 0) {
         tg_cli_error("cannot start the detectors: %s", strerror(err_an < 0 ? -err_an : ENOMEM));

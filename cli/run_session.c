@@ -83,7 +83,10 @@ int tg_run_session_begin(struct tg_run *r)
     r->session = s;
     s->run = r;
     s->syms = tg_symbols_new(r->trace);
-    struct tg_analysis_config cfg = { .on_finding = on_finding, .on_finding_ctx = s };
+    /* launch.c passes TANGLE_WATCH only with --watch (and strips it from
+     * the inherited environment): without it no WATCH_ACCESS event comes */
+    struct tg_analysis_config cfg = { .on_finding = on_finding, .on_finding_ctx = s,
+                                      .skip_watch = r->o.watch == NULL };
     int err = tg_analysis_new(&cfg, &s->analysis);
     if (err < 0) {
         tg_cli_error("cannot start the detectors: %s", strerror(-err));

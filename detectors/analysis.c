@@ -83,7 +83,7 @@ int tg_analysis_feed(struct tg_analysis *a, const struct tg_ev *ev)
         t->seen = true;
     uint8_t okind, mode;
     lock_kind(ev->kind, &okind, &mode);
-    if (!a->cfg.skip_races)
+    if (!a->cfg.skip_races && (!a->cfg.skip_watch || ev->kind == TG_EV_RACE))
         rc_feed(a, ev);         /* races: before the holds change */
 
     switch (ev->kind) {

@@ -197,6 +197,12 @@ struct tg_analysis_config {
      * RACE nor WATCH_ACCESS events (features without TG_FEAT_RACES and
      * TG_FEAT_WATCH once the trace is finished) */
     bool     skip_races;
+    /* true: no WATCH_ACCESS event will come (`tangle run` without --watch,
+     * a trace whose features lack TG_FEAT_WATCH), so the happens-before
+     * state that only --watch accesses are checked against is not kept:
+     * about half the cost of a lock event. RACE events (tangle cc builds)
+     * are still reported; a WATCH_ACCESS event is ignored. */
+    bool     skip_watch;
     struct tg_analysis_keys keys;
     /* called once per new finding (not for repeats), inside feed/tick/finish;
      * a lock-order finding announced here may later be folded into a

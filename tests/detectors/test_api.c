@@ -97,6 +97,50 @@ Test(api, race_findings_added_from_outside, .init = gen_setup)
     cr_assert_str_eq(tg_finding_kind_name(fs[0]->kind), "race");
 }
 
+/* Two threads touch a watched variable with nothing ordering them (a race
+ * for --watch), and a RACE event of a tangle cc build arrives. */
+static void unordered_watch_and_race_event(void)
+{
+    start(0);
+    spawn(1);
+    spawn(2);
+    EV(.kind = TG_EV_WATCH_ACCESS, .thread = 1, .obj = 0x404010, .arg = 4 | TG_ACCESS_WRITE,
+       .stack = 11, .p0 = 0x401011);
+    EV(.kind = TG_EV_WATCH_ACCESS, .thread = 2, .obj = 0x404010, .arg = 4, .stack = 22,
+       .p0 = 0x401022);
+    struct tg_race_payload p = {
+        .addr = 0x5000010, .size = 4, .flags = TG_RACE_PREV_WRITE, .cur_thread = 2,
+        .prev_thread = 1, .cur_stack = 31, .prev_stack = 32, .prev_pc = 0x401234,
+    };
+    EV(.kind = TG_EV_RACE, .thread = 2, .obj = 0x5000010, .stack = 31, .data = &p,
+       .len = sizeof p);
+}
+
+static size_t races_on(uint64_t addr)
+{
+    const struct tg_finding *const *fs;
+    size_t n = findings(&fs), c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += fs[i]->kind == TG_FIND_RACE && fs[i]->mem.addr == addr;
+    return c;
+}
+
+Test(api, watch_races_need_the_watch_state, .init = gen_setup)
+{
+    unordered_watch_and_race_event();
+    cr_assert_eq(races_on(0x404010), 1, "the --watch race");
+    cr_assert_eq(races_on(0x5000010), 1, "the RACE event");
+}
+
+Test(api, skip_watch_keeps_race_events, .fini = gen_teardown)
+{
+    struct tg_analysis_config cfg = { .skip_watch = true };
+    gen_setup_cfg(&cfg);
+    unordered_watch_and_race_event();
+    cr_assert_eq(races_on(0x404010), 0, "WATCH_ACCESS ignored without the state");
+    cr_assert_eq(races_on(0x5000010), 1, "the RACE event still reported");
+}
+
 Test(api, names, .init = gen_setup)
 {
     cr_assert_str_eq(tg_finding_kind_name(TG_FIND_DEADLOCK), "deadlock");
