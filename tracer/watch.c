@@ -9,11 +9,13 @@
  *      event: the address, the size and direction decoded from the
  *      instruction (watch_decode.c; the fault's error code as a fallback),
  *      the pc and the stack;
- *   2. gives the pages their permissions back and sets the trap flag, so
- *      the instruction runs once and traps (SIGTRAP);
- * and the SIGTRAP handler takes the permissions away again and lets the
- * lock go. Faults that are not on a watched page go to the program's own
- * handler (or the default action), and so do SIGTRAPs that are not ours;
+ *   2. carries the instruction out itself if it can (watch_emul.c), else
+ *      stops the other threads, gives the pages their permissions back and
+ *      sets the trap flag, so the instruction runs once and traps (SIGTRAP);
+ * and the SIGTRAP handler takes the permissions away again, lets the
+ * other threads go and lets the lock go. Faults that are not on a watched
+ * page go to the program's own handler (or the default action), and so do
+ * SIGTRAPs that are not ours;
  * sigaction()/signal() calls for SIGSEGV, SIGTRAP and SIGSYS are kept as the
  * program's handlers to chain to instead of replacing ours.
  *
@@ -21,11 +23,16 @@
  * dl_iterate_phdr reports first (0 for a non-PIE executable, the base it
  * was mapped at for a PIE one).
  *
- * Limits (docs/races.md): while one thread single-steps, the pages are open
- * to every thread for that moment, so another thread's access can slip by
- * unseen (a race may be missed, never invented: the order comes from the
- * synchronisation events); every access to anything else on those pages is
- * stepped too; a system call that reads or writes a watched page fails with
+ * Most instructions are carried out by the handler without opening the
+ * pages (watch_emul.c); for the rest, every other thread is stopped while
+ * the pages are open (watch_stop.c), so no access slips by unseen.
+ *
+ * TANGLE_WATCH_STEP=1 single-steps every access (no emulation): for tests
+ * of the stepping path.
+ *
+ * Limits (docs/races.md): every access to anything else on those pages
+ * faults and is carried out the same way; a system call that reads or
+ * writes a watched page fails with
  * EFAULT (futex waits and wakes are handled, watch_futex.c).
  */
 #include <dlfcn.h>
@@ -57,6 +64,7 @@ struct watch_page tg_watch_pages[WATCH_MAX_PAGES];
 unsigned tg_watch_npages;
 static uintptr_t page_size;
 static int active;
+static bool step_all;           /* TANGLE_WATCH_STEP: never emulate */
 
 static tg_hb_spin lock;
 static TG_TLS int stepping;     /* this thread holds the lock with the pages open */
@@ -274,11 +282,13 @@ static void on_segv(int sig, siginfo_t *si, void *ctx)
     const struct range *r = watched(addr);
     if (r != NULL && !nested)
         record(uc, addr, r);
-    if (!nested && tg_watch_emulate(uc, addr)) {
+    if (!nested && !step_all && tg_watch_emulate(uc, addr)) {
         tg_watch_unlock();      /* done without opening the pages */
         errno = saved;
         return;
     }
+    if (!nested)
+        tg_watch_stop_world();  /* nobody else runs while the pages are open */
     stepping = 1;
     tg_watch_open();
     uc->uc_mcontext.gregs[REG_EFL] |= TRAP_FLAG;
@@ -294,6 +304,7 @@ static void on_trap(int sig, siginfo_t *si, void *ctx)
     }
     int saved = errno;
     tg_watch_close();
+    tg_watch_start_world();
     uc->uc_mcontext.gregs[REG_EFL] &= ~TRAP_FLAG;
     stepping = 0;
     tg_watch_unlock();
@@ -450,6 +461,8 @@ static void watch_init(void)
     if (env == NULL || env[0] == '\0' || !tg_tracer_active())
         return;
     page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const char *step = getenv("TANGLE_WATCH_STEP");
+    step_all = step != NULL && step[0] != '\0' && strcmp(step, "0") != 0;
     char *list = strdup(env);
     if (list == NULL)
         return;
@@ -463,6 +476,8 @@ static void watch_init(void)
         complain("tangle: --watch: %s\n", "cannot install the signal handlers");
         return;
     }
+    if (tg_watch_stop_init() < 0)
+        complain("tangle: --watch: %s\n", "no signal to stop threads with: accesses during a single step may be missed");
     int err = tg_watch_futex_init();
     if (err < 0)
         complain("tangle: --watch: futex calls on watched pages will fail (%s)\n", strerror(-err));

@@ -50,6 +50,12 @@ TG_HIDDEN bool tg_watch_emulate(ucontext_t *uc, uintptr_t addr);
 TG_HIDDEN int tg_watch_emul_init(void);
 TG_HIDDEN void tg_watch_emul_after_fork(void);
 
+/* Stopping every other thread of the process while the pages are open for
+ * a single step, and letting them go again (watch_stop.c). Lock held. */
+TG_HIDDEN int tg_watch_stop_init(void);
+TG_HIDDEN void tg_watch_stop_world(void);
+TG_HIDDEN void tg_watch_start_world(void);
+
 /* Futex waits and wakes on watched pages (watch_futex.c): the kernel cannot
  * read a PROT_NONE page, so glibc's futex calls there would fail with
  * EFAULT (and glibc aborts on that); a seccomp filter traps them and they

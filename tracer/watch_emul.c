@@ -7,7 +7,9 @@
  * the registers and flags of the signal context:
  *   mov r,m / mov m,r / mov m,imm, movzx, movsx, movsxd,
  *   add or adc sbb and sub xor cmp (m,r / r,m / m,imm), inc, dec, test,
- *   and the atomics glibc's locks use: xchg, cmpxchg, xadd (with lock).
+ *   and the atomics glibc's locks use: xchg, cmpxchg, xadd (with lock),
+ *   and call, jmp and push through memory (the PLT jumps through the GOT,
+ *   which is often on the same page as the globals).
  * Everything else is single-stepped (watch.c). The watch lock is held, so
  * an emulated read-modify-write is atomic with respect to every other
  * access to the watched pages, which all fault and queue on the lock. */
@@ -218,13 +220,15 @@ bool tg_watch_emulate(ucontext_t *uc, uintptr_t addr)
         return false;
     greg_t *g = uc->uc_mcontext.gregs;
     const uint8_t *pc = (const uint8_t *)g[REG_RIP], *p = pc;
-    bool opsize = false, rex = false, w = false;
+    bool opsize = false, rex = false, w = false, bnd = false;
     unsigned rex_r = 0, rex_x = 0, rex_b = 0;
     for (;; p++) {
         if (*p == 0x66)
             opsize = true;
         else if (*p == 0xf0 || *p == 0x2e || *p == 0x3e)
-            ;                   /* lock (we hold the lock), branch hints */
+            ;                   /* lock (we hold the lock), branch hints, notrack */
+        else if (*p == 0xf2)
+            bnd = true;         /* bnd jmp/call in PLTs; anything else refused below */
         else
             break;
         if (p - pc > 4)
@@ -262,6 +266,24 @@ bool tg_watch_emulate(ucontext_t *uc, uintptr_t addr)
         return false;           /* straddles a page, or not the operand we think */
     uint64_t flags = (uint64_t)g[REG_EFL], v = 0, x;
     unsigned size;
+
+    if (bnd && !(op == 0xff && !two && ((reg & 7) == 2 || (reg & 7) == 4)))
+        return false;           /* rep/repne string forms, SSE: not ours */
+    if (op == 0xff && !two && !opsize && ((reg & 7) == 2 || (reg & 7) == 4 || (reg & 7) == 6)) {
+        /* call, jmp, push through memory: the PLT's jumps through the GOT,
+         * which shares a page with the program's globals */
+        if (!mem_read(addr, &v, 8))
+            return false;
+        uint64_t rsp = (uint64_t)g[REG_RSP];
+        if ((reg & 7) != 4) {
+            x = (reg & 7) == 2 ? (uint64_t)(uintptr_t)next : v;
+            if (!mem_write((uintptr_t)(rsp - 8), &x, 8))
+                return false;
+            g[REG_RSP] = (greg_t)(rsp - 8);
+        }
+        g[REG_RIP] = (greg_t)((reg & 7) == 6 ? (uint64_t)(uintptr_t)next : v);
+        return true;
+    }
 
     if (two) {
         unsigned from;
