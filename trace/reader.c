@@ -59,14 +59,6 @@ static int map_at_least(struct tg_trace *t, uint64_t need)
         }
         t->old_maps = o;
         o[t->nold++] = (struct old_map){ t->map, t->map_len };
-        ptrdiff_t delta = (const uint8_t *)p - t->map;
-        for (uint32_t i = 0; i < t->nby_thread; i++) {
-            struct rstream *s = t->by_thread[i];
-            if (s && s->pos) {
-                s->pos += delta;
-                s->end += delta;
-            }
-        }
     }
     t->map = p;
     t->map_len = len;
@@ -300,11 +292,11 @@ void tg_trace_summary(struct tg_trace *t, struct tg_trace_summary *out)
     out->finished = __atomic_load_n(&h->finished, __ATOMIC_ACQUIRE) != 0;
     out->exit_status = __atomic_load_n(&h->exit_status, __ATOMIC_ACQUIRE);
     out->chunks = t->scanned;
+    /* as last read: the streams and the meta stream keep them current */
     for (uint32_t i = 0; i < t->scanned; i++) {
         if (TG_HEADER_SIZE + (i + 1) * (uint64_t)TG_CHUNK_SIZE > t->file_size)
             break;
-        uint32_t used = __atomic_load_n(&tg_chunk_at(t->map, i)->used, __ATOMIC_ACQUIRE);
-        out->bytes += used <= TG_CHUNK_PAYLOAD ? used : 0;
+        out->bytes += t->cinfo[i].used;
     }
     out->events = t->events;
     out->lost = t->lost;

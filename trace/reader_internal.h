@@ -17,9 +17,20 @@ struct chunk_list {
     uint32_t n, cap;
 };
 
+/* What the reader knows of a chunk, by index. Data chunks are read with
+ * pread (merge.c says why), so their headers are copied here. */
+struct chunk_info {
+    uint64_t tick_base;
+    uint32_t used;              /* bytes published, as last read */
+    bool     closed;            /* as last read */
+};
+
 /* One thread's stream of records. */
 struct rstream {
-    const uint8_t *pos, *end;   /* unread, published records of the current chunk */
+    const uint8_t *pos, *end;   /* unread records in the window */
+    uint8_t *buf;               /* the window: part of the current chunk's payload */
+    uint32_t win_off;           /* payload offset of buf[0] */
+    uint32_t avail;             /* payload bytes published and in the file */
     uint64_t tick_base;
     uint64_t head;              /* tick of the record at pos, when in the heap */
     uint64_t last;              /* tick of the last record returned (frontier) */
@@ -82,6 +93,8 @@ struct tg_trace {
 
     /* streams */
     uint32_t scanned;           /* chunks examined */
+    struct chunk_info *cinfo;   /* by chunk index, scanned of them */
+    uint32_t cinfo_cap;
     struct rstream **by_thread; /* thread index -> stream */
     uint32_t nby_thread;
     struct rstream **active;    /* streams that may still produce records */
@@ -137,6 +150,11 @@ int tg_reader_scan(struct tg_trace *t);    /* new chunks -> streams */
 int tg_reader_refresh(struct tg_trace *t);
 /* Bytes of chunk IDX the file holds (less than USED if the file was cut). */
 uint32_t tg_reader_in_file(const struct tg_trace *t, uint32_t idx, uint32_t used);
+/* File offset of chunk IDX's payload. */
+static inline uint64_t tg_reader_payload_off(uint32_t idx)
+{
+    return TG_HEADER_SIZE + (uint64_t)idx * TG_CHUNK_SIZE + sizeof(struct tg_chunk_header);
+}
 void tg_reader_free_streams(struct tg_trace *t);
 uint64_t tg_reader_end_tick(struct tg_trace *t);
 

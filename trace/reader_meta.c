@@ -50,6 +50,7 @@ int tg_reader_meta(struct tg_trace *t)
         if (used > TG_CHUNK_PAYLOAD || used % 8 || used < t->meta_off)
             return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt meta chunk %u: %u bytes used",
                                   idx, used);
+        t->cinfo[idx].used = used;      /* for the summary */
         uint32_t avail = tg_reader_in_file(t, idx, used);
         const uint8_t *base = (const uint8_t *)(c + 1);
         while (t->meta_off + sizeof(struct tg_meta) <= avail) {
