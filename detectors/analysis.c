@@ -17,6 +17,7 @@ int tg_analysis_new(const struct tg_analysis_config *cfg, struct tg_analysis **o
         a->cfg = *cfg;
     a->settle_ns = a->cfg.settle_ns ? a->cfg.settle_ns : TG_SETTLE_NS_DEFAULT;
     a->first_process = NONE;
+    a->last_obj = NONE;
     if (dmap_init(&a->objmap, 1024) < 0 || dmap_init(&a->pthmap, 64) < 0 ||
         dmap_init(&a->edgemap, 1024) < 0 || dmap_init(&a->keymap, 64) < 0) {
         tg_analysis_free(a);

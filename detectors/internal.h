@@ -41,7 +41,8 @@ static inline uint64_t hash2(uint64_t h, uint64_t v) { return mix64(h ^ mix64(v 
 
 /* growable arrays: ensure room for N more elements */
 int grow(void **p, uint32_t *cap, uint32_t need, size_t elem);
-#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), (need), sizeof *(arr))
+#define GROW(arr, cap, need) \
+    ((need) <= (cap) ? 0 : grow((void **)&(arr), &(cap), (need), sizeof *(arr)))
 
 /* ---- objects */
 struct dheld {
@@ -190,6 +191,7 @@ struct tg_analysis {
 
     /* objects and edges live in pages so pointers to them stay valid */
     struct dmap objmap;         /* (process, addr) -> obj id */
+    uint32_t last_obj;          /* st_obj's last answer, NONE: a lock loop asks again and again */
     struct dobj **objpages;
     uint32_t nobjs, capobjpages;
 
@@ -242,8 +244,21 @@ static inline struct dedge *EDGE(const struct tg_analysis *a, uint32_t id)
 uint32_t page_alloc(void ***pages, uint32_t *cappages, uint32_t *n, size_t elem);
 
 /* state.c */
-struct dthread *st_thread(struct tg_analysis *a, uint32_t index);
-struct dproc *st_proc(struct tg_analysis *a, uint32_t index);
+struct dthread *st_thread_new(struct tg_analysis *a, uint32_t index);
+struct dproc *st_proc_new(struct tg_analysis *a, uint32_t index);
+/* Thread INDEX (created at first sight), NULL if out of range or no memory. */
+static inline struct dthread *st_thread(struct tg_analysis *a, uint32_t index)
+{
+    if (__builtin_expect(index < a->capthreads && a->threads[index] != NULL, 1))
+        return a->threads[index];
+    return st_thread_new(a, index);
+}
+static inline struct dproc *st_proc(struct tg_analysis *a, uint32_t index)
+{
+    if (__builtin_expect(index < a->capprocs && a->procs[index] != NULL, 1))
+        return a->procs[index];
+    return st_proc_new(a, index);
+}
 uint32_t st_obj(struct tg_analysis *a, const struct tg_ev *ev, uint8_t kind);
 uint32_t st_obj_find(struct tg_analysis *a, uint32_t process, uint64_t addr);
 void st_obj_init(struct tg_analysis *a, const struct tg_ev *ev, uint8_t kind);

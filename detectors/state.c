@@ -16,7 +16,7 @@ static void oom(struct tg_analysis *a) { a->oom = true; }
 #define MAX_THREADS (1u << 22)
 #define MAX_PROCESSES (1u << 20)
 
-struct dthread *st_thread(struct tg_analysis *a, uint32_t index)
+struct dthread *st_thread_new(struct tg_analysis *a, uint32_t index)
 {
     if (index >= MAX_THREADS)
         return NULL;
@@ -44,7 +44,7 @@ struct dthread *st_thread(struct tg_analysis *a, uint32_t index)
     return a->threads[index];
 }
 
-struct dproc *st_proc(struct tg_analysis *a, uint32_t index)
+struct dproc *st_proc_new(struct tg_analysis *a, uint32_t index)
 {
     if (index >= MAX_PROCESSES)
         return NULL;
@@ -110,18 +110,26 @@ uint32_t st_obj_find(struct tg_analysis *a, uint32_t process, uint64_t addr)
     return v ? *v : NONE;
 }
 
-/* The live object of KIND at the event's address, created at its first use. */
+/* The live object of KIND at the event's address, created at its first use.
+ * An address has at most one live object, the one objmap names (obj_new
+ * replaces the entry and whoever calls it marks the old object dead), so a
+ * live last answer at the same address is the map's answer. */
 uint32_t st_obj(struct tg_analysis *a, const struct tg_ev *ev, uint8_t kind)
 {
+    if (a->last_obj != NONE) {
+        const struct dobj *o = OBJ(a, a->last_obj);
+        if (o->addr == ev->obj && o->process == ev->process && !o->dead && o->kind == kind)
+            return a->last_obj;
+    }
     uint32_t id = st_obj_find(a, ev->process, ev->obj);
     if (id != NONE) {
         struct dobj *o = OBJ(a, id);
         if (!o->dead && o->kind == kind)
-            return id;
+            return a->last_obj = id;
         o->dead = true;
-        return obj_new(a, ev, kind, o->generation + 1);
+        return a->last_obj = obj_new(a, ev, kind, o->generation + 1);
     }
-    return obj_new(a, ev, kind, 0);
+    return a->last_obj = obj_new(a, ev, kind, 0);
 }
 
 /* An init call makes a new object, whatever was at the address before. */

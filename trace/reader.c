@@ -113,7 +113,7 @@ void tg_reader_calib_point(struct tg_trace *t, uint64_t tick, uint64_t ns)
         return;                   /* not a pair of one machine's clocks */
     t->cal_tick = tick;
     t->cal_ns = ns;
-    t->rate = rate;
+    tg_reader_set_rate(t, rate);
 }
 
 /* ---- open ---- */
@@ -195,7 +195,7 @@ int tg_trace_open(const char *path, unsigned flags, struct tg_trace **out,
         t->clock = h->clock;
         t->tick0 = h->tick0;
         t->mono_ns0 = h->mono_ns0;
-        t->rate = 1.0;
+        tg_reader_set_rate(t, 1.0);
         uint8_t boot[16];
         t->same_boot = tg_boot_id(boot) == 0 && memcmp(boot, h->boot_id, sizeof boot) == 0;
         t->finished = __atomic_load_n(&h->finished, __ATOMIC_ACQUIRE);

@@ -87,6 +87,7 @@ struct tg_trace {
     /* tick -> ns: ns = (tick - tick0) * rate, rate from the calibration
      * pair farthest from the origin */
     double rate;
+    uint64_t rate_fx;           /* rate * 2^48: a multiply per event, not two conversions */
     uint64_t cal_tick, cal_ns;  /* that pair */
     uint64_t last_ts;           /* ts returned last: output never goes back */
     uint64_t last_own_cal;      /* mono ns of our last own calibration sample */
@@ -141,7 +142,13 @@ static inline uint64_t tg_reader_ns(const struct tg_trace *t, uint64_t tick)
     uint64_t d = tick - t->tick0;
     if (t->clock != TG_CLOCK_TSC)
         return d;
-    return (uint64_t)((double)d * t->rate);
+    return (uint64_t)(((unsigned __int128)d * t->rate_fx) >> 48);
+}
+/* Sets the tick -> ns rate (0.01 to 100 ns a tick). */
+static inline void tg_reader_set_rate(struct tg_trace *t, double rate)
+{
+    t->rate = rate;
+    t->rate_fx = (uint64_t)(rate * 281474976710656.0);   /* 2^48 */
 }
 bool tg_reader_now_tick(struct tg_trace *t, uint64_t *tick);
 
