@@ -146,6 +146,20 @@ static int grow_locked(struct tg_writer *w, uint64_t end)
     return 0;
 }
 
+int tg_writer_grow(struct tg_writer *w, uint64_t end)
+{
+    if (w->hdr == NULL)
+        return -EBADF;
+    if (end <= __atomic_load_n(&w->hdr->file_size, __ATOMIC_ACQUIRE))
+        return 0;
+    int rc = tg_writer_lock(w);
+    if (rc < 0)
+        return rc;
+    rc = grow_locked(w, end);
+    tg_writer_unlock(w);
+    return rc;
+}
+
 int tg_writer_claim_locked(struct tg_writer *w, uint32_t owner, uint32_t seq,
                            uint64_t tick_base, struct tg_chunk_header **out)
 {
@@ -329,6 +343,7 @@ int tg_writer_after_fork(struct tg_writer *w, uint32_t parent_process)
 {
     if (w->hdr == NULL)
         return -EBADF;
+    w->populated = 0;            /* the parent's helper populated its page tables */
     w->process = __atomic_fetch_add(&w->hdr->next_process, 1, __ATOMIC_RELAXED);
     w->first_thread = tg_writer_new_thread(w);
     return tg_writer_process_record(w, parent_process, false, NULL);
@@ -345,6 +360,7 @@ int tg_writer_after_fork_as(struct tg_writer *w, uint32_t parent_process, uint32
 {
     if (w->hdr == NULL)
         return -EBADF;
+    w->populated = 0;            /* the parent's helper populated its page tables */
     w->process = process;
     w->first_thread = tg_writer_new_thread(w);
     return tg_writer_process_record(w, parent_process, false, NULL);

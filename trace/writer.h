@@ -49,6 +49,10 @@ struct tg_writer {
      * which the reader mirrors): hashes of base, range and path */
     uint32_t nmodules;
     uint64_t modules[TG_WRITER_MAX_MODULES];
+    /* Chunks below this index have their pages populated already (by
+     * tracer/'s prefault helper): a claim of one skips its own populate
+     * call. Written with atomics; 0 when nobody populates ahead. */
+    uint64_t populated;
 };
 
 /* The tracer interposes pthread_mutex_*; the run-wide lock must be taken with
@@ -117,6 +121,13 @@ uint32_t tg_writer_new_thread(struct tg_writer *w);   /* atomic, never fails */
  * 0 or -errno. (Added for tracer/.) */
 int tg_writer_lock(struct tg_writer *w);
 void tg_writer_unlock(struct tg_writer *w);
+
+/* Grows the file (blocks allocated) so that it holds at least END bytes,
+ * ahead of any claim: a claim that finds its chunk inside the file makes
+ * no system call, and pages can be populated before they are needed.
+ * Takes the run-wide lock. 0 or -errno (-ENOSPC past the mapping). (Added
+ * for tracer/'s prefault helper.) */
+int tg_writer_grow(struct tg_writer *w, uint64_t end);
 
 /* Meta stream appends, serialised by the run-wide lock. */
 int tg_writer_meta(struct tg_writer *w, const struct tg_meta *rec);

@@ -36,8 +36,13 @@ static int claim(struct tg_stream *s, uint64_t tick)
     if (rc < 0)
         return rc;
     /* Fault the chunk's pages in now, in one call: cheaper than sixteen
-     * page faults later on the fast path. Best effort (Linux >= 5.14). */
-    madvise(next, TG_CHUNK_SIZE, MADV_POPULATE_WRITE);
+     * page faults later on the fast path. Best effort (Linux >= 5.14).
+     * Not when a helper has done it already: even a madvise with nothing
+     * left to do costs a system call and a page-table walk. */
+    uint64_t idx = (uint64_t)((const uint8_t *)next - (const uint8_t *)w->hdr
+                              - TG_HEADER_SIZE) / TG_CHUNK_SIZE;
+    if (idx >= __atomic_load_n(&w->populated, __ATOMIC_ACQUIRE))
+        madvise(next, TG_CHUNK_SIZE, MADV_POPULATE_WRITE);
     if (s->chunk)
         __atomic_store_n(&s->chunk->closed, 1, __ATOMIC_RELEASE);
     s->chunk = next;

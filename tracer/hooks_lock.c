@@ -57,19 +57,45 @@ static inline bool acquired(int r)
     return r == 0 || r == EOWNERDEAD;   /* a robust mutex is held on EOWNERDEAD */
 }
 
+/* What a blocking acquisition records besides its result: the time of
+ * the call and the caller's stack id. */
+struct lock_call {
+    uint64_t tick;
+    uint32_t stack;
+};
+
+/* Taken before the try call, so that an uncontended acquisition holds the
+ * lock only for the floor read and the record's store: the clock read and
+ * the stack walk (most of a hook's cost) stay outside the program's
+ * critical section, where they would lengthen it and, on a busy lock, turn
+ * into contention (futex waits) that costs far more than themselves. An
+ * acquisition's tick is then the call's time, raised past the lock's
+ * causal floor (tg_tick_acquire) once it is held, so it still comes after
+ * the previous owner's release. */
+static inline __attribute__((always_inline))
+struct lock_call lock_begin(struct tg_thread *t, const void *frame)
+{
+    tg_busy(t);
+    /* the clock first: its latency (tens of cycles in a VM) overlaps the
+     * stack walk */
+    struct lock_call c;
+    c.tick = tg_now();
+    c.stack = TG_STACK_AT(t, frame);
+    tg_idle(t);
+    return c;
+}
+
 /* The common tail of every blocking acquisition. TRIED is the result of
  * the try call, or NOT_TRIED when the call must go straight to the real
  * function (bad deadline arguments, which glibc rejects before trying). */
 static inline __attribute__((always_inline))
-int lock_finish(struct tg_thread *t, const void *frame, const struct lock_kinds *k,
+int lock_finish(struct tg_thread *t, struct lock_call c, const struct lock_kinds *k,
                 void *obj, unsigned bits, int tried, block_fn block,
                 clockid_t clock, const struct timespec *abstime)
 {
     tg_busy(t);
-    /* the clock first: its latency (tens of cycles in a VM) overlaps the
-     * stack walk instead of stalling the record's store */
-    uint64_t tick = tg_now();
-    uint32_t stack = TG_STACK_AT(t, frame);
+    uint64_t tick = c.tick;
+    uint32_t stack = c.stack;
     if (TG_LIKELY(acquired(tried))) {
         tick = tg_tick_acquire(t, TG_OBJ(obj), tick);
         tg_emit(t, k->acq, tg_with_result(bits, tried), TG_OBJ(obj), stack, tick);
@@ -195,8 +221,9 @@ TG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
     struct tg_thread *t = tg_enter();
     if (TG_UNLIKELY(t == NULL))
         return tg_pass_pthread_mutex_lock(m);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = REAL(pthread_mutex_trylock)(m);
-    return lock_finish(t, __builtin_frame_address(0), &mutex_kinds, m,
+    return lock_finish(t, c, &mutex_kinds, m,
                        mutex_bits(m, false), tried, mutex_lock, 0, NULL);
 }
 
@@ -218,8 +245,9 @@ TG_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
     struct tg_thread *t = tg_enter();
     if (t == NULL)
         return tg_pass_pthread_mutex_timedlock(m, abstime);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = tg_timespec_ok(abstime) ? REAL(pthread_mutex_trylock)(m) : NOT_TRIED;
-    return lock_finish(t, __builtin_frame_address(0), &mutex_kinds, m,
+    return lock_finish(t, c, &mutex_kinds, m,
                        mutex_bits(m, true), tried, mutex_timedlock, CLOCK_REALTIME, abstime);
 }
 
@@ -229,9 +257,10 @@ TG_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
     struct tg_thread *t = tg_enter();
     if (t == NULL)
         return tg_pass_pthread_mutex_clocklock(m, clock, abstime);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = tg_clock_ok(clock) && tg_timespec_ok(abstime)
                 ? REAL(pthread_mutex_trylock)(m) : NOT_TRIED;
-    return lock_finish(t, __builtin_frame_address(0), &mutex_kinds, m,
+    return lock_finish(t, c, &mutex_kinds, m,
                        mutex_bits(m, true), tried, mutex_clocklock, clock, abstime);
 }
 
@@ -318,8 +347,9 @@ TG_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
     struct tg_thread *t = tg_enter();
     if (TG_UNLIKELY(t == NULL))
         return tg_pass_pthread_rwlock_rdlock(rw);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = REAL(pthread_rwlock_tryrdlock)(rw);
-    return lock_finish(t, __builtin_frame_address(0), &rd_kinds, rw,
+    return lock_finish(t, c, &rd_kinds, rw,
                        rwlock_bits(rw, false), tried, rw_rdlock, 0, NULL);
 }
 
@@ -328,8 +358,9 @@ TG_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
     struct tg_thread *t = tg_enter();
     if (TG_UNLIKELY(t == NULL))
         return tg_pass_pthread_rwlock_wrlock(rw);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = REAL(pthread_rwlock_trywrlock)(rw);
-    return lock_finish(t, __builtin_frame_address(0), &wr_kinds, rw,
+    return lock_finish(t, c, &wr_kinds, rw,
                        rwlock_bits(rw, false), tried, rw_wrlock, 0, NULL);
 }
 
@@ -366,8 +397,9 @@ TG_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct time
     struct tg_thread *t = tg_enter();
     if (t == NULL)
         return tg_pass_pthread_rwlock_timedrdlock(rw, abstime);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = tg_timespec_ok(abstime) ? REAL(pthread_rwlock_tryrdlock)(rw) : NOT_TRIED;
-    return lock_finish(t, __builtin_frame_address(0), &rd_kinds, rw, rwlock_bits(rw, true),
+    return lock_finish(t, c, &rd_kinds, rw, rwlock_bits(rw, true),
                        tried, rw_timedrdlock, CLOCK_REALTIME, abstime);
 }
 
@@ -376,8 +408,9 @@ TG_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct time
     struct tg_thread *t = tg_enter();
     if (t == NULL)
         return tg_pass_pthread_rwlock_timedwrlock(rw, abstime);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = tg_timespec_ok(abstime) ? REAL(pthread_rwlock_trywrlock)(rw) : NOT_TRIED;
-    return lock_finish(t, __builtin_frame_address(0), &wr_kinds, rw, rwlock_bits(rw, true),
+    return lock_finish(t, c, &wr_kinds, rw, rwlock_bits(rw, true),
                        tried, rw_timedwrlock, CLOCK_REALTIME, abstime);
 }
 
@@ -387,9 +420,10 @@ TG_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clock,
     struct tg_thread *t = tg_enter();
     if (t == NULL)
         return tg_pass_pthread_rwlock_clockrdlock(rw, clock, abstime);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = tg_clock_ok(clock) && tg_timespec_ok(abstime)
                 ? REAL(pthread_rwlock_tryrdlock)(rw) : NOT_TRIED;
-    return lock_finish(t, __builtin_frame_address(0), &rd_kinds, rw, rwlock_bits(rw, true),
+    return lock_finish(t, c, &rd_kinds, rw, rwlock_bits(rw, true),
                        tried, rw_clockrdlock, clock, abstime);
 }
 
@@ -399,9 +433,10 @@ TG_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t clock,
     struct tg_thread *t = tg_enter();
     if (t == NULL)
         return tg_pass_pthread_rwlock_clockwrlock(rw, clock, abstime);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = tg_clock_ok(clock) && tg_timespec_ok(abstime)
                 ? REAL(pthread_rwlock_trywrlock)(rw) : NOT_TRIED;
-    return lock_finish(t, __builtin_frame_address(0), &wr_kinds, rw, rwlock_bits(rw, true),
+    return lock_finish(t, c, &wr_kinds, rw, rwlock_bits(rw, true),
                        tried, rw_clockwrlock, clock, abstime);
 }
 
@@ -457,8 +492,9 @@ TG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
     struct tg_thread *t = tg_enter();
     if (TG_UNLIKELY(t == NULL))
         return tg_pass_pthread_spin_lock(s);
+    struct lock_call c = lock_begin(t, __builtin_frame_address(0));
     int tried = REAL(pthread_spin_trylock)(s);
-    return lock_finish(t, __builtin_frame_address(0), &spin_kinds, (void *)s, 0, tried,
+    return lock_finish(t, c, &spin_kinds, (void *)s, 0, tried,
                        spin_lock, 0, NULL);
 }
 
