@@ -24,7 +24,8 @@ static void child_after_fork(struct tg_thread *t, uint32_t parent_process,
     tg_g.pid = getpid();
     tg_prefault_after_fork();
     tg_threads_after_fork();
-    int err = tg_writer_after_fork_as(&tg_g.w, parent_process, process);
+    int err = tg_tracer_writer() == NULL ? 0      /* no trace: nothing to join */
+              : tg_writer_after_fork_as(&tg_g.w, parent_process, process);
     if (err < 0) {
         /* the child runs on untraced; its parent's trace is unharmed */
         __atomic_store_n(&tg_g.state, TG_RUN_OFF, __ATOMIC_RELEASE);

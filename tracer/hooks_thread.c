@@ -74,7 +74,7 @@ TG_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
     }
     b->start = start;
     b->arg = arg;
-    b->index = tg_writer_new_thread(&tg_g.w);
+    b->index = tg_tracer_new_thread_index();
     b->parent = t->index;
     b->site = site;
     uint32_t child = b->index;

@@ -25,6 +25,8 @@ static char trace_path[PATH_MAX];
 static int process_ended;
 static unsigned live_threads;   /* traced threads that have not ended */
 static int verbose_said;
+static bool no_trace;           /* tg_tracer_no_trace(): hooks without a file */
+static uint32_t local_threads;  /* thread indexes without a trace */
 
 static void say(const char *what, int err)
 {
@@ -191,6 +193,22 @@ static void tg_init(void)
     sync_ops.mutex_unlock = REAL(pthread_mutex_unlock);
     tg_writer_set_sync_ops(&sync_ops);
 
+    if (no_trace) {
+        /* no writer (its hdr stays NULL: records and stacks are dropped
+         * where they would be written), hooks and sync notifications on;
+         * no stack walks for ids nobody keeps */
+        tg_g.depth = 0;
+#if defined(__x86_64__) || defined(__i386__)
+        tg_g.clock = TG_CLOCK_TSC;
+#endif
+        on_exit(on_exit_handler, NULL);
+        tg_stack_bounds(t);
+        tg_thread_begin(t, tg_tracer_new_thread_index(), TG_NO_THREAD, 0, 0);
+        __atomic_store_n(&tg_g.state, TG_RUN_TRACING, __ATOMIC_RELEASE);
+        tg_idle(t);
+        errno = saved;
+        return;
+    }
     const char *program = read_cmdline();
     const char *path = choose_path();
     int err = tg_writer_open(&tg_g.w, path, program, cmdline);
@@ -273,7 +291,7 @@ struct tg_thread *tg_enter_slow(struct tg_thread *t)
     tg_busy(t);
     int saved = errno;
     tg_stack_bounds(t);
-    tg_thread_begin(t, tg_writer_new_thread(&tg_g.w), TG_NO_THREAD, 0, 0);
+    tg_thread_begin(t, tg_tracer_new_thread_index(), TG_NO_THREAD, 0, 0);
     errno = saved;
     tg_idle(t);
     return t;
@@ -281,6 +299,8 @@ struct tg_thread *tg_enter_slow(struct tg_thread *t)
 
 struct tg_record *tg_reserve_slow(struct tg_thread *t, unsigned nslots, uint64_t tick)
 {
+    if (TG_UNLIKELY(no_trace))
+        return NULL;            /* nowhere to write: dropped, not counted as lost */
     int saved = errno;
     struct tg_chunk_header *before = t->stream.chunk;
     tg_gate_enter();
@@ -295,6 +315,8 @@ struct tg_record *tg_reserve_slow(struct tg_thread *t, unsigned nslots, uint64_t
 void tg_emit_var(struct tg_thread *t, unsigned kind, uint64_t obj, uint32_t stack,
                  uint64_t tick, const void *data, size_t len)
 {
+    if (no_trace)
+        return;
     int saved = errno;
     tg_gate_enter();
     tg_stream_emit_var(&t->stream, kind, obj, stack, tick, data, len);
@@ -357,7 +379,19 @@ bool tg_tracer_active(void)
 
 struct tg_writer *tg_tracer_writer(void)
 {
-    return tg_tracer_active() ? &tg_g.w : NULL;
+    return tg_tracer_active() && !no_trace ? &tg_g.w : NULL;
+}
+
+void tg_tracer_no_trace(void)
+{
+    no_trace = true;
+}
+
+uint32_t tg_tracer_new_thread_index(void)
+{
+    if (!no_trace)
+        return tg_writer_new_thread(&tg_g.w);
+    return __atomic_fetch_add(&local_threads, 1, __ATOMIC_RELAXED);
 }
 
 uint32_t tg_tracer_thread(void)

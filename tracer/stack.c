@@ -205,6 +205,8 @@ static uint32_t capture(unsigned skip)
 
 uint32_t tg_stack_miss(struct tg_thread *t, uint64_t key)
 {
+    if (tg_tracer_writer() == NULL)
+        return 0;               /* no trace (tg_tracer_no_trace): nowhere to keep it */
     int saved = errno;
     uint32_t id = table_find(&chains, key);
     if (id == 0) {
@@ -226,6 +228,8 @@ uint32_t tg_stack_miss(struct tg_thread *t, uint64_t key)
 uint32_t tg_stack_capture(struct tg_thread *t)
 {
     (void)t;
+    if (tg_tracer_writer() == NULL)
+        return 0;
     int saved = errno;
     tg_gate_enter();
     uint32_t id = capture(0);

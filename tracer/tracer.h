@@ -40,6 +40,16 @@ void *tg_tracer_real(size_t i);
 typedef void (*tg_tracer_sync_fn)(unsigned kind, uint64_t obj, unsigned arg);
 void tg_tracer_set_sync(tg_tracer_sync_fn fn);
 
+/* Hooks and sync notifications without a trace: asked for before the
+ * tracer's constructor (priority 101) by a `tangle cc` build run on its own,
+ * whose race runtime needs the hooks but no file. No trace is made, records
+ * and stacks are dropped, tg_tracer_writer() is NULL; tg_tracer_active()
+ * stays true. */
+void tg_tracer_no_trace(void);
+/* A new thread's index: the trace's next one, or without a trace a count
+ * of this process's own (the race runtime pairs creator and child by it). */
+uint32_t tg_tracer_new_thread_index(void);
+
 /* Whether this process is writing a trace, and its writer (NULL if not). */
 bool tg_tracer_active(void);
 struct tg_writer *tg_tracer_writer(void);

@@ -212,7 +212,5 @@ RACE_HIDDEN size_t race_heap_live(void);
 RACE_HIDDEN void race_report(struct race_thread *t, uintptr_t addr, unsigned size,
                              unsigned flags, uint64_t pc, const struct tg_hb_result *res);
 RACE_HIDDEN void race_report_init(void);
-/* The temporary trace a standalone run writes, if this process made it. */
-RACE_HIDDEN const char *race_temp_trace(void);
 
 #endif

@@ -22,10 +22,14 @@ static inline void access_granule(struct race_thread *t, uintptr_t addr, unsigne
     tg_hb_cell cur = tg_hb_cell_make(t->hb.slot, t->hb.epoch, tg_hb_mask(addr & 7, size),
                                      flags & RACE_WRITE, flags & RACE_ATOMIC);
     struct tg_hb_result res;
-    if (RACE_UNLIKELY(tg_hb_access(cells, cur, &t->hb.clock, &res)))
-        race_report(t, addr, size, flags, pc, &res);
+    bool racy = tg_hb_access(cells, cur, &t->hb.clock, &res);
+    /* into the history before reporting: another thread that races with
+     * this access while we report (the first report reads debug info) must
+     * find it there */
     if (res.stored >= 0)
         race_hist_put(t, HIST_ACCESS_WORD(addr, size, flags), pc);
+    if (RACE_UNLIKELY(racy))
+        race_report(t, addr, size, flags, pc, &res);
 }
 
 void race_access_small(struct race_thread *t, uintptr_t addr, unsigned size,

@@ -1,13 +1,14 @@
 /* tracer/race/: a race was found. Deduplicate it (one report per pair of
  * code locations), gather what a person needs (both accesses' stacks and
  * locks, the threads, the heap block), then:
- *  - under a trace (always, see race_rt.c): a RACE event, rendered by
- *    `tangle run` / `tangle report` like every other finding;
+ *  - under a trace (`tangle run`, or TANGLE_TRACE set): a RACE event,
+ *    rendered by `tangle run` / `tangle report` like every other finding;
  *  - run on its own: kept, and printed to stderr at exit (symbolised with
  *    symbols/), after which the process exits with 66 like TSan's.
  */
 #include <inttypes.h>
 #include <link.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,11 @@ void race_report(struct race_thread *t, uintptr_t addr, unsigned size, unsigned 
 
     struct race_prev p;
     race_hist_find(pslot, granule, prev, &p);
+    if (!p.found) {
+        /* the other thread may be between storing its cell and logging it */
+        sched_yield();
+        race_hist_find(pslot, granule, prev, &p);
+    }
     uint64_t a = pc, b = p.found ? p.pc : 0;
     uint64_t pair = mix(a < b ? a ^ mix(b) : b ^ mix(a));
     tg_hb_spin_lock(&rep.lock);
@@ -415,7 +421,6 @@ static void print_record(FILE *f, struct tg_symbols *s, const struct record *r, 
 
 static void at_exit(void)
 {
-    const char *temp = race_temp_trace();
     struct race_thread *t = race_cur;
     if (t != NULL)
         t->ignore++;
@@ -436,8 +441,6 @@ static void at_exit(void)
         tg_hb_spin_unlock(&rep.lock);
         fprintf(stderr, "tangle: reported %u data race%s\n", mine, mine == 1 ? "" : "s");
     }
-    if (temp != NULL)
-        unlink(temp);
     if (race_g.standalone && mine > 0 && race_g.exitcode != 0) {
         fflush(NULL);
         _exit(race_g.exitcode);      /* the tracer's _exit hook still closes the trace */

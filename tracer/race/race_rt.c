@@ -385,13 +385,10 @@ static bool preloaded(void)
 }
 
 /* A program linked with libtangle.so by `tangle cc` and run on its own
- * (not preloaded by `tangle run`) still needs the tracer running — its hooks
- * are where the runtime hears about locks and threads — but not a trace
- * left in the working directory: point it at a temporary file, removed at
- * exit (race_report.c). Runs before the tracer's constructor (101). */
-static char temp_trace[512];
-static pid_t temp_owner;
-
+ * (not preloaded by `tangle run`) still needs the tracer's hooks — they are
+ * where the runtime hears about locks and threads — but no trace: races are
+ * printed at exit (race_report.c). Unless TANGLE_TRACE asks for one, the
+ * tracer runs without a file. Runs before the tracer's constructor (101). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpragmas"
 #pragma GCC diagnostic ignored "-Wunknown-warning-option"
@@ -399,23 +396,10 @@ static pid_t temp_owner;
 __attribute__((constructor(100)))
 static void race_preinit(void)
 {
-    if (preloaded() || getenv("TANGLE_TRACE") != NULL)
-        return;
-    const char *dir = getenv("TMPDIR");
-    if (dir == NULL || dir[0] != '/')
-        dir = "/tmp";
-    snprintf(temp_trace, sizeof temp_trace, "%s/tangle-race-%d.trace", dir, (int)getpid());
-    if (setenv("TANGLE_TRACE", temp_trace, 1) == 0)
-        temp_owner = getpid();
-    else
-        temp_trace[0] = '\0';
+    if (!preloaded() && getenv("TANGLE_TRACE") == NULL)
+        tg_tracer_no_trace();
 }
 #pragma GCC diagnostic pop
-
-const char *race_temp_trace(void)
-{
-    return temp_trace[0] && temp_owner == getpid() ? temp_trace : NULL;
-}
 
 void __tsan_init(void);
 RACE_EXPORT void __tsan_init(void)
