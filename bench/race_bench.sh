@@ -2,9 +2,10 @@
 # Race detection cost, side by side in one run (docs/races.md):
 #  1. `tangle cc` builds next to native builds and ThreadSanitizer builds
 #     (gcc -fsanitize=thread) of the same programs, run on their own: the
-#     counter samples at full size and a memory-heavy clean program
-#     (race_sum: threads fill and sum disjoint slices of a large array);
-#     wall time and max RSS, with the ratios;
+#     counter samples at full size, add_sub_lock taking the lock for every
+#     update (lock-heavy: 8 million lock operations) and a memory-heavy
+#     clean program (race_sum: threads fill and sum disjoint slices of a
+#     large array); wall time and max RSS, with the ratios;
 #  2. `tangle run --watch`: the cost of one caught access (race_sum loop,
 #     N increments of a watched global, next to the same run unwatched),
 #     and the slowdown of counter_race watched.
@@ -55,26 +56,31 @@ run() {
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 col() { awk -v c="$2" '{print $c}' "$1" | median; }
 
+# what is run: a program, or a program with arguments under its own name
+cases=(counter_race add_sub_nolock add_sub_lock add_sub_lock_each race_sum)
+bin_of() { case $1 in add_sub_lock_each) echo add_sub_lock ;; *) echo "$1" ;; esac; }
 args_of() {
   case $1 in
     race_sum) echo "sum 2 $mib 4" ;;
+    add_sub_lock_each) echo "2000000 each" ;;
     *) echo "" ;;             # the samples' defaults: the notes' full size
   esac
 }
 
 export TANGLE_RACE_EXITCODE=0 TSAN_OPTIONS="exitcode=0 log_path=$tmp/tsan.log"
 printf '\n== tangle cc vs ThreadSanitizer (%s runs each, median; RSS = max resident)\n' "$runs"
-printf '%-16s %9s %9s %9s %8s %8s %8s  %9s %9s %9s\n' program native_s tangle_s tsan_s \
-       tangle/n tsan/n tg/tsan native_MiB tangle_MiB tsan_MiB
-for p in "${progs[@]}"; do
-  a=$(args_of "$p")
+printf 'load average: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-18s %9s %9s %9s %8s %8s %8s  %9s %9s %9s %8s\n' program native_s tangle_s tsan_s \
+       tangle/n tsan/n tg/tsan native_MiB tangle_MiB tsan_MiB rss_tg/ts
+for p in "${cases[@]}"; do
+  a=$(args_of "$p") b=$(bin_of "$p")
   for i in $(seq "$runs"); do
     # shellcheck disable=SC2086
-    run "$tmp/$p.n.res" "$tmp/$p.native" $a
+    run "$tmp/$p.n.res" "$tmp/$b.native" $a
     # shellcheck disable=SC2086
-    run "$tmp/$p.t.res" "$tmp/$p.tangle" $a
+    run "$tmp/$p.t.res" "$tmp/$b.tangle" $a
     # shellcheck disable=SC2086
-    [ $have_tsan = 1 ] && run "$tmp/$p.s.res" "$tmp/$p.tsan" $a
+    [ $have_tsan = 1 ] && run "$tmp/$p.s.res" "$tmp/$b.tsan" $a
   done
   n=$(col "$tmp/$p.n.res" 1) t=$(col "$tmp/$p.t.res" 1)
   nm=$(col "$tmp/$p.n.res" 2) tm=$(col "$tmp/$p.t.res" 2)
@@ -84,10 +90,11 @@ for p in "${progs[@]}"; do
   fi
   awk -v p="$p" -v n="$n" -v t="$t" -v s="$s" -v nm="$nm" -v tm="$tm" -v sm="$sm" 'BEGIN {
     d = n > 0.005 ? n : 0.005
-    printf "%-16s %9.3f %9.3f %9s %8.1f %8s %8s  %9.1f %9.1f %9s\n", p, n, t,
+    printf "%-18s %9.3f %9.3f %9s %8.1f %8s %8s  %9.1f %9.1f %9s %8s\n", p, n, t,
       (s == "-" ? "-" : sprintf("%.3f", s)), t / d,
       (s == "-" ? "-" : sprintf("%.1f", s / d)), (s == "-" || s == 0 ? "-" : sprintf("%.2f", t / s)),
-      nm / 1024, tm / 1024, (sm == "-" ? "-" : sprintf("%.1f", sm / 1024)) }'
+      nm / 1024, tm / 1024, (sm == "-" ? "-" : sprintf("%.1f", sm / 1024)),
+      (sm == "-" || sm == 0 ? "-" : sprintf("%.2f", tm / sm)) }'
 done
 
 # ---- --watch
