@@ -53,6 +53,7 @@ struct tg_run_session {
     struct tg_report *report;     /* NULL: report*.c not built */
     struct tg_live *live;         /* NULL: no --live, or the user quit it */
     struct tg_u64map locks;       /* distinct lock objects: key → 1 */
+    uint64_t last_lock;           /* key counted last (+1; 0: none): a loop on one lock skips the map */
     uint64_t events;
     struct tg_u64map suppressed;  /* finding keys a suppression matched → 1 */
     struct tg_u64map forked;      /* pids from FORK events → 1: a child may end

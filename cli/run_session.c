@@ -114,9 +114,14 @@ void tg_run_session_event(struct tg_run *r, const struct tg_ev *ev)
     if (is_lock_event(ev->kind)) {
         /* a process-shared lock is one lock in every process that maps it */
         uint64_t who = ev->pshared ? 0xffffu : ev->process;
-        uint64_t *slot = tg_u64map_slot(&s->locks, who << 48 | (ev->obj & 0xffffffffffffull));
-        if (slot)
-            *slot = 1;
+        uint64_t key = who << 48 | (ev->obj & 0xffffffffffffull);
+        if (key + 1 != s->last_lock) {
+            uint64_t *slot = tg_u64map_slot(&s->locks, key);
+            if (slot) {
+                *slot = 1;
+                s->last_lock = key + 1;
+            }
+        }
     }
     if (ev->kind == TG_EV_FORK && ev->result == TG_OK && ev->p0 != 0) {
         uint64_t *slot = tg_u64map_slot(&s->forked, ev->p0);

@@ -108,6 +108,15 @@ static void sift_top(struct heap_ent *h, uint32_t n)
     h[j] = e;
 }
 
+/* The top's smallest child: while the top's stream stays before it (a
+ * thread writes in runs), the next record comes from the same stream and
+ * the heap needs no work. Kept up to date by every change of the heap. */
+static void note_runner_up(struct tg_trace *t)
+{
+    t->runner_up = t->nheap > 1 ? t->heap[min_child(t->heap, 1, t->nheap)]
+                                : (struct heap_ent){ UINT64_MAX, UINT32_MAX };
+}
+
 static int heap_push(struct tg_trace *t, struct rstream *s)
 {
     struct heap_ent *h = tg_grow(t->heap, &t->cap_heap, t->nheap + 1, sizeof *h);
@@ -122,6 +131,7 @@ static int heap_push(struct tg_trace *t, struct rstream *s)
     }
     h[i] = e;
     s->in_heap = true;
+    note_runner_up(t);
     return 0;
 }
 
@@ -130,6 +140,7 @@ static void heap_pop(struct tg_trace *t)
     t->by_thread[t->heap[0].thread]->in_heap = false;
     t->heap[0] = t->heap[--t->nheap];
     sift_top(t->heap, t->nheap);
+    note_runner_up(t);
 }
 
 /* ---- streams ---- */
@@ -252,7 +263,10 @@ int tg_reader_scan(struct tg_trace *t)
         if (rc < 0)
             return tg_reader_fail(t, TG_TRACE_EIO, "cannot map the grown file: %s", strerror(-rc));
     }
-    struct chunk_info *ci = tg_grow(t->cinfo, &t->cinfo_cap, n, sizeof *ci);
+    /* room for the chunks the file holds, not for what a bad header says */
+    uint64_t fit = (t->file_size - TG_HEADER_SIZE + TG_CHUNK_SIZE - 1) / TG_CHUNK_SIZE;
+    struct chunk_info *ci = tg_grow(t->cinfo, &t->cinfo_cap, n < fit ? n : (uint32_t)fit + 1,
+                                    sizeof *ci);
     if (ci == NULL)
         return tg_reader_fail(t, TG_TRACE_EIO, "out of memory");
     t->cinfo = ci;
@@ -264,7 +278,7 @@ int tg_reader_scan(struct tg_trace *t)
     for (uint32_t i = t->scanned; i < n; i++) {
         uint64_t off = TG_HEADER_SIZE + (uint64_t)i * TG_CHUNK_SIZE;
         _Alignas(64) struct tg_chunk_header c;
-        int rc = off + sizeof c > t->file_size ? 1 : read_header(t, i, &c);
+        int rc = off + sizeof c > t->file_size || i >= t->cinfo_cap ? 1 : read_header(t, i, &c);
         if (rc < 0)
             return rc;
         if (rc > 0) {
@@ -574,7 +588,10 @@ int tg_trace_next(struct tg_trace *t, struct tg_ev *ev)
     int rc = head(t, s);
     if (rc > 0) {
         t->heap[0].key = s->head;
-        sift_top(t->heap, t->nheap);
+        if (!before(&t->heap[0], &t->runner_up)) {
+            sift_top(t->heap, t->nheap);
+            note_runner_up(t);
+        }
     } else {
         heap_pop(t);
         if (!s->quiet && s->last < t->bound)

@@ -102,6 +102,7 @@ struct tg_trace {
     uint32_t nactive, cap_active;
     struct heap_ent *heap;
     uint32_t nheap, cap_heap;
+    struct heap_ent runner_up;  /* the top's smallest child (merge.c) */
     uint64_t bound;             /* follow: ticks at or below it may be returned */
 
     /* meta stream */
