@@ -185,7 +185,7 @@ static struct figures measure(long n)
 }
 
 static int run_child(const char *self, const char *lib, const char *trace, long n,
-                     const char *prefault, struct figures *out)
+                     const char *prefault, const char *depth, struct figures *out)
 {
     int fds[2];
     if (pipe(fds) < 0)
@@ -202,6 +202,8 @@ static int run_child(const char *self, const char *lib, const char *trace, long 
         setenv("LD_PRELOAD", lib, 1);
         setenv("TANGLE_TRACE", trace, 1);
         setenv("TANGLE_PREFAULT", prefault, 1);
+        if (depth != NULL)
+            setenv("TANGLE_STACK_DEPTH", depth, 1);
         execl(self, self, "--child", nbuf, (char *)NULL);
         _exit(127);
     }
@@ -289,25 +291,28 @@ int main(int argc, char **argv)
     char trace[64];
     snprintf(trace, sizeof trace, "/tmp/lock_pair-%d.trace", (int)getpid());
 
-    double bare[4][64], traced[4][64], nohelper[64], floor_ns[64];
+    double bare[4][64], traced[4][64], nohelper[64], nostack[64], floor_ns[64];
     if (rounds > 64)
         rounds = 64;
     for (int r = 0; r < rounds; r++) {
         /* the bare side in a fresh process too, so both see cold paths */
-        struct figures b, t, u;
-        if (run_child(self, "", trace, n, "1", &b) < 0
-            || run_child(self, lib, trace, n, "1", &t) < 0
-            || run_child(self, lib, trace, n, "0", &u) < 0) {
+        struct figures b, t, u, d;
+        if (run_child(self, "", trace, n, "1", NULL, &b) < 0
+            || run_child(self, lib, trace, n, "1", NULL, &t) < 0
+            || run_child(self, lib, trace, n, "0", NULL, &u) < 0
+            || run_child(self, lib, trace, n, "1", "0", &d) < 0) {
             fprintf(stderr, "lock_pair: a measuring child failed\n");
             return 1;
         }
         bare[0][r] = b.pair, bare[1][r] = b.miss, bare[2][r] = b.table, bare[3][r] = b.cached;
         traced[0][r] = t.pair, traced[1][r] = t.miss, traced[2][r] = t.table, traced[3][r] = t.cached;
         nohelper[r] = u.pair;
+        nostack[r] = d.pair;
         floor_ns[r] = b.floor;
     }
     double bp = median(bare[0], rounds), tp = median(traced[0], rounds);
     double up = median(nohelper, rounds), fl = median(floor_ns, rounds);
+    double dp = median(nostack, rounds);
     double bm = median(bare[1], rounds), tm = median(traced[1], rounds);
     double bt = median(bare[2], rounds), ttab = median(traced[2], rounds);
     double bc = median(bare[3], rounds), tc = median(traced[3], rounds);
@@ -317,7 +322,10 @@ int main(int argc, char **argv)
     printf("  bare pair             %7.1f ns\n", bp);
     printf("  traced pair           %7.1f ns   (2 events, timestamps, stack ids)\n", tp);
     printf("  ratio                 %7.2fx   (goal <= 2.5x)\n", tp / bp);
-    printf("  traced, no prefault   %7.1f ns   (TANGLE_PREFAULT=0: the hooks touch new trace pages)\n", up);
+    printf("  traced, no prefault   %7.1f ns   = %.2fx (TANGLE_PREFAULT=0: the hooks touch new trace pages)\n",
+           up, up / bp);
+    printf("  traced, no stacks     %7.1f ns   = %.2fx (TANGLE_STACK_DEPTH=0: no frame walk, one stack id)\n",
+           dp, dp / bp);
     printf("  floor                 %7.1f ns   = %.2fx (pair + 2 timestamps, 2 records into a\n"
            "                                   reused buffer, 2 frame walks: no tracer can do less)\n",
            fl, fl / bp);

@@ -9,6 +9,9 @@
 #                             2,000,000 updates of a, one lock pair each)
 #   add_sub_lock:2000000      (the note's code: the lock held around each loop)
 #   gil_contention            (4 threads taking one global lock per step)
+# Besides native and `tangle run`, "preload" is the program with only
+# libtangle.so preloaded (TANGLE_TRACE set, no live analysis): what the
+# program itself pays for being traced.
 # Each configuration runs RUNS times (default 5), interleaved round-robin so
 # drift hits all alike; the median wall and CPU times are reported with
 # their ratios to the native run. Tools that are missing are skipped with a
@@ -22,7 +25,7 @@ while getopts "b:r:h" opt; do
   case $opt in
     b) build=$(cd "$OPTARG" && pwd) ;;
     r) runs=$OPTARG ;;
-    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -67,7 +70,7 @@ for w in "${workloads[@]}"; do
   exe="$build/samples/$sample"
   [ -x "$exe" ] || { echo "run_overhead: $exe not built" >&2; exit 2; }
 
-  configs=(native tangle)
+  configs=(native preload tangle)
   [ $have_helgrind = 1 ] && configs+=(helgrind)
   tsan_exe="$tmp/$sample.tsan"
   if "$cc" -fsanitize=thread -g -O1 -fno-omit-frame-pointer -I"$root/samples" \
@@ -83,6 +86,9 @@ for w in "${workloads[@]}"; do
       case $c in
         native)   time_one native "$exe" "${args[@]}" ;;
         # --exitcode 0: a finding is not a failed run here, only time counts
+        preload)  time_one preload env LD_PRELOAD="$build/tracer/libtangle.so" \
+                    TANGLE_TRACE="$tmp/preload.trace" "$exe" "${args[@]}"
+                  rm -f "$tmp/preload.trace" ;;
         tangle)   time_one tangle "$tangle" run -q --exitcode 0 -o "$tmp/run.trace" -- "$exe" "${args[@]}" ;;
         helgrind) time_one helgrind valgrind --tool=helgrind -q "$exe" "${args[@]}" ;;
         tsan)     time_one tsan env TSAN_OPTIONS=report_bugs=0 "$tsan_exe" "${args[@]}" ;;
@@ -99,5 +105,6 @@ for w in "${workloads[@]}"; do
       'BEGIN { printf "%-28s %-10s %10.3f %7.2fx %10.3f %7.2fx\n", w, c, mw, mw / bw, mc, (bc > 0 ? mc / bc : 0) }'
   done
 done
-echo "($runs runs each, interleaved; medians; ratio = tool / native; tangle includes its live analysis;"
+echo "($runs runs each, interleaved; medians; ratio = tool / native; preload = libtangle.so alone, no analysis;"
+echo " tangle includes its live analysis;"
 echo " cpu = user + system time of all processes of the run; load average now: $(cut -d' ' -f1 /proc/loadavg))"
