@@ -339,23 +339,34 @@ static inline uint64_t tg_timespec_ns(const struct timespec *ts)
 
 /* Key of the return-address chain above FRAME (a hook's own frame), walked
  * through saved frame pointers while they stay inside the thread's stack,
- * grow upwards and are aligned. */
+ * grow upwards and are aligned. The walk is a chain of dependent loads
+ * (each frame's address comes from the previous one), so everything else
+ * is kept off that chain: each return address is multiplied on its own and
+ * folded in by a rotate and an xor, the bounds are one unsigned compare
+ * against the room left above the frame, and the mixing is done once, at
+ * the end. Every return address of the walk is in the key: a hit in the
+ * per-thread cache is exact, not a guess from a prefix. */
 static inline uint64_t tg_stack_key(const struct tg_thread *t, const void *frame)
 {
-    const uintptr_t *fp = (const uintptr_t *)frame;
-    uintptr_t lo = t->stack_lo, hi = t->stack_hi;
-    uint64_t h = 0x9e3779b97f4a7c15ull;
+    uintptr_t fp = (uintptr_t)frame;
+    uintptr_t hi = t->stack_hi;
+    /* bytes above this frame's two words, up to the top of the stack */
+    uintptr_t room = hi >= fp + 2 * sizeof(uintptr_t) && fp >= t->stack_lo
+                     ? hi - fp - 2 * sizeof(uintptr_t) : 0;
+    uint64_t h = 0;
     unsigned depth = tg_g.depth;
     for (unsigned i = 0; i < depth; i++) {
-        uintptr_t ret = fp[1];
-        h = (h ^ ret) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-        uintptr_t next = fp[0];
-        if (next <= (uintptr_t)fp || next + 2 * sizeof(uintptr_t) > hi
-            || next < lo || (next & (sizeof(uintptr_t) - 1)) != 0)
+        const uintptr_t *f = (const uintptr_t *)fp;
+        h = ((h << 7) | (h >> 57)) ^ ((uint64_t)f[1] * 0xff51afd7ed558ccdull);
+        uintptr_t step = f[0] - fp;     /* the next frame is above this one */
+        if (step - 1 >= room || (step & (sizeof(uintptr_t) - 1)) != 0)
             break;
-        fp = (const uintptr_t *)next;
+        room -= step;
+        fp += step;
     }
+    h ^= h >> 31;
+    h *= 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
     return h | 1;               /* 0 marks an empty slot */
 }
 
