@@ -199,7 +199,8 @@ void st_held_drop(struct tg_analysis *a, uint32_t thread, uint32_t obj)
         o->owner = NONE;
     }
     t->heldhash ^= held_hash(h->obj, h->mode);
-    *h = t->held[--t->nheld];
+    if (h != &t->held[--t->nheld])
+        *h = t->held[t->nheld];
 }
 
 void st_held_add(struct tg_analysis *a, struct dthread *t, uint32_t thread,
@@ -227,9 +228,14 @@ void st_held_add(struct tg_analysis *a, struct dthread *t, uint32_t thread,
     } else {
         o->owner = thread;
     }
-    t->held[t->nheld] = *in;
-    t->held[t->nheld].count = 1;
-    t->nheld++;
+    /* field by field: IN was just written field by field, and one wide
+     * copy of it would wait for those stores to drain */
+    struct dheld *d = &t->held[t->nheld++];
+    d->obj = in->obj;
+    d->mode = in->mode;
+    d->count = 1;
+    d->stack = in->stack;
+    d->ts = in->ts;
     t->heldhash ^= held_hash(in->obj, in->mode);
 }
 
@@ -354,7 +360,8 @@ void st_release(struct tg_analysis *a, const struct tg_ev *ev, uint8_t kind)
             if (h->mode != TG_MODE_READ && o->owner == ev->thread)
                 o->owner = NONE;
             t->heldhash ^= held_hash(h->obj, h->mode);
-            *h = t->held[--t->nheld];
+            if (h != &t->held[--t->nheld])
+                *h = t->held[t->nheld];
         }
         return;
     }
