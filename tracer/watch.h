@@ -48,6 +48,9 @@ TG_HIDDEN int tg_watch_take_signal(int sig, void (*fn)(int, siginfo_t *, void *)
  * moves the pc past it (watch_emul.c). Lock held. */
 TG_HIDDEN bool tg_watch_emulate(ucontext_t *uc, uintptr_t addr);
 TG_HIDDEN int tg_watch_emul_init(void);
+/* Reads SIZE bytes at ADDR whatever the page's protection (false if it
+ * cannot: no /proc/self/mem). */
+TG_HIDDEN bool tg_watch_peek(uintptr_t addr, void *buf, unsigned size);
 TG_HIDDEN void tg_watch_emul_after_fork(void);
 
 /* Stopping every other thread of the process while the pages are open for

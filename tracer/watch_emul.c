@@ -55,6 +55,11 @@ static bool mem_read(uintptr_t addr, void *buf, unsigned size)
     return pread(mem_fd, buf, size, (off_t)addr) == (ssize_t)size;
 }
 
+bool tg_watch_peek(uintptr_t addr, void *buf, unsigned size)
+{
+    return mem_fd >= 0 && mem_read(addr, buf, size);
+}
+
 static bool mem_write(uintptr_t addr, const void *buf, unsigned size)
 {
     return pwrite(mem_fd, buf, size, (off_t)addr) == (ssize_t)size;

@@ -10,7 +10,7 @@
  * watched page and come from libc's code. The handler does them on an
  * eventcount of our own instead: a wait reads the sequence number of the
  * address's bucket, compares the futex word (read under the watch lock
- * with the pages opened for that moment) and sleeps on the sequence
+ * through /proc/self/mem, the page left closed) and sleeps on the sequence
  * number; a wake bumps the number and wakes its sleepers. Waking too many
  * is allowed by the futex contract (callers re-check their word), and the
  * check-then-sleep cannot lose a wake: a waker changes the word before it
@@ -60,13 +60,20 @@ static long sys_futex(uint32_t *uaddr, int op, uint32_t val, const struct timesp
     return syscall(SYS_futex, uaddr, op, val, ts, uaddr2, val3);
 }
 
-/* Reads the futex word on a watched page. */
+/* Reads the futex word on a watched page: through /proc/self/mem, or with
+ * the page opened for that moment and every other thread stopped. Every
+ * write to the word faults and waits for the lock we hold. */
 static uint32_t word(uintptr_t uaddr)
 {
+    uint32_t v;
     tg_watch_lock();
-    tg_watch_open();
-    uint32_t v = __atomic_load_n((uint32_t *)uaddr, __ATOMIC_SEQ_CST);
-    tg_watch_close();
+    if (!tg_watch_peek(uaddr, &v, sizeof v)) {
+        tg_watch_stop_world();
+        tg_watch_open();
+        v = __atomic_load_n((uint32_t *)uaddr, __ATOMIC_SEQ_CST);
+        tg_watch_close();
+        tg_watch_start_world();
+    }
     tg_watch_unlock();
     return v;
 }
