@@ -67,10 +67,60 @@ static void lock_kind(uint16_t kind, uint8_t *obj, uint8_t *mode)
     }
 }
 
+/* The uncontended mutex pair of a lock loop, done in place: a live thread
+ * that holds nothing and waits for nothing takes a mutex nobody holds, or
+ * releases the one mutex it holds once. The general path below does the
+ * same, step by step (st_request_end, st_acquire, st_held_add; st_release),
+ * with a lookup and a check for every case this one excludes. Returns
+ * false when the event needs the general path. */
+static bool lock_pair_fast(struct tg_analysis *a, const struct tg_ev *ev)
+{
+    if (ev->result != TG_OK || (!a->cfg.skip_races && !a->cfg.skip_watch) ||
+        ev->thread >= a->capthreads || ev->process >= a->capprocs || !a->procs[ev->process])
+        return false;
+    struct dthread *t = a->threads[ev->thread];
+    if (!t || t->state != TH_LIVE || t->wait != TG_WAIT_NONE)
+        return false;
+    if (ev->kind == TG_EV_MUTEX_ACQ) {
+        if (t->nheld != 0 || t->capheld == 0 || a->last_obj == NONE)
+            return false;
+        struct dobj *o = OBJ(a, a->last_obj);
+        if (o->addr != ev->obj || o->process != ev->process || o->dead ||
+            o->kind != TG_OBJ_MUTEX || o->owner != NONE || o->nreaders)
+            return false;
+        o->mtype = ev->mtype;
+        o->owner = ev->thread;
+        struct dheld *h = &t->held[0];
+        h->obj = a->last_obj;
+        h->mode = TG_MODE_EXCL;
+        h->count = 1;
+        h->stack = ev->stack;
+        h->ts = ev->ts;
+        t->nheld = 1;
+        t->heldhash ^= held_hash(a->last_obj, TG_MODE_EXCL);
+    } else {
+        if (t->nheld != 1 || t->held[0].count != 1 || t->held[0].mode == TG_MODE_READ)
+            return false;
+        struct dobj *o = OBJ(a, t->held[0].obj);
+        if (o->addr != ev->obj || o->process != ev->process)
+            return false;
+        if (o->owner == ev->thread)
+            o->owner = NONE;
+        t->heldhash ^= held_hash(t->held[0].obj, t->held[0].mode);
+        t->nheld = 0;
+    }
+    a->counters.events++;
+    a->last_ts = ev->ts;
+    t->seen = true;
+    return true;
+}
+
 int tg_analysis_feed(struct tg_analysis *a, const struct tg_ev *ev)
 {
     if (!a || !ev)
         return -EINVAL;
+    if ((ev->kind == TG_EV_MUTEX_ACQ || ev->kind == TG_EV_MUTEX_REL) && lock_pair_fast(a, ev))
+        return a->oom ? -ENOMEM : 0;
     a->counters.events++;
     a->last_ts = ev->ts;
     struct dthread *t = st_thread(a, ev->thread);

@@ -125,8 +125,10 @@ static size_t races_on(uint64_t addr)
     return c;
 }
 
-Test(api, watch_races_need_the_watch_state, .init = gen_setup)
+Test(api, watch_races_need_the_watch_state, .fini = gen_teardown)
 {
+    NOW = 1000;
+    cr_assert_eq(tg_analysis_new(NULL, &A), 0);
     unordered_watch_and_race_event();
     cr_assert_eq(races_on(0x404010), 1, "the --watch race");
     cr_assert_eq(races_on(0x5000010), 1, "the RACE event");
@@ -134,8 +136,9 @@ Test(api, watch_races_need_the_watch_state, .init = gen_setup)
 
 Test(api, skip_watch_keeps_race_events, .fini = gen_teardown)
 {
+    NOW = 1000;
     struct tg_analysis_config cfg = { .skip_watch = true };
-    gen_setup_cfg(&cfg);
+    cr_assert_eq(tg_analysis_new(&cfg, &A), 0);
     unordered_watch_and_race_event();
     cr_assert_eq(races_on(0x404010), 0, "WATCH_ACCESS ignored without the state");
     cr_assert_eq(races_on(0x5000010), 1, "the RACE event still reported");
@@ -274,4 +277,64 @@ Test(api, random_events_never_crash, .init = gen_setup)
         if (i)
             cr_assert_geq(fs[i]->ts, fs[i - 1]->ts, "stable order");
     }
+}
+
+/* ---- a lock loop first: later events of the same mutex take the
+ * lock-pair fast path (skip_watch), whose holds must be the general
+ * path's */
+
+static void loop(uint32_t t, uint64_t m, int n)
+{
+    for (int i = 0; i < n; i++) {
+        lock(t, m);
+        unlock(t, m);
+    }
+}
+
+Test(api, after_a_lock_loop_unlock_by_another_thread, .init = gen_setup)
+{
+    start(0);
+    spawn(1);
+    loop(1, LA, 3);
+    lock(1, LA);
+    unlock(0, LA);
+    cr_assert_eq(count_kind(TG_FIND_MISUSE, TG_MISUSE_UNLOCK_OTHER), 1);
+    const struct tg_finding *f = only(TG_FIND_MISUSE);
+    cr_assert_eq(f->steps[1].thread, 1, "the owner");
+    cr_assert_eq(f->steps[1].held.stack, LA & 0xffff, "where the owner took it");
+    unlock(1, LA);
+    cr_assert_eq(count_kind(TG_FIND_MISUSE, TG_MISUSE_UNLOCK_NOT_HELD), 1);
+}
+
+Test(api, after_a_lock_loop_inversion_and_exit_holding, .init = gen_setup)
+{
+    start(0);
+    spawn(1);
+    spawn(2);
+    loop(1, LA, 3);
+    lock(1, LA);
+    lock(1, LB);
+    unlock(1, LB);
+    unlock(1, LA);
+    loop(2, LB, 3);
+    lock(2, LB);
+    lock(2, LA);
+    unlock(2, LA);
+    unlock(2, LB);
+    cr_assert_eq(count_kind(TG_FIND_LOCK_ORDER, -1), 1);
+    loop(2, LB, 2);
+    lock(2, LB);
+    texit(2);
+    cr_assert_eq(count_kind(TG_FIND_MISUSE, TG_MISUSE_EXIT_HOLDING), 1);
+}
+
+Test(api, after_a_lock_loop_relock_is_a_self_deadlock, .init = gen_setup)
+{
+    start(0);
+    spawn(1);
+    loop(1, LA, 3);
+    lock(1, LA);
+    req(1, LA);
+    tg_analysis_finish(A);
+    cr_assert_eq(count_kind(TG_FIND_DEADLOCK, TG_DEADLOCK_SELF), 1);
 }
