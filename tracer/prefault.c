@@ -8,12 +8,19 @@
  * page tables (shadow/nested paging) lazily, per page. At 256 records a
  * page that is 10-60 ns a record, more than the rest of a hook costs.
  *
- * So a helper thread works ahead of the chunks in use: it populates them
- * (madvise MADV_POPULATE_WRITE: page tables writable, data untouched) and
- * then reads one byte of each page through the mapping, which pays the
- * hypervisor's share too. Neither changes the file's contents, so racing
- * with a claimer in another process is harmless. The hooks' stores then
- * land on pages that are mapped all the way down.
+ * So a helper thread works ahead of the chunks in use: it grows the file a
+ * window past the last claimed chunk (fallocate, through the writer, so no
+ * claim has to), populates the chunks (madvise MADV_POPULATE_WRITE: page
+ * tables writable, data untouched) and then reads one byte of each page
+ * through the mapping, which pays the hypervisor's share too. None of it
+ * changes the file's contents, so racing with a claimer in another process
+ * is harmless. It tells the writer how far it got (w->populated), and a
+ * claim of a chunk below that skips its own populate call. The hooks'
+ * stores then land on pages that are mapped all the way down.
+ *
+ * It can only move the cost, not remove it: with no idle core (the program
+ * keeps both busy) the helper's pages cost the program as much CPU time as
+ * faulting them itself would.
  *
  * The helper is started only once the process writes more than its first
  * chunks (a short program never gets one), blocks every signal (the
