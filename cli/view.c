@@ -228,6 +228,13 @@ static int run_view(struct view *v, const char *title, bool no_color)
     struct tg_analysis_config cfg = { .on_finding = on_finding, .on_finding_ctx = v };
     char err[256], warning[512] = "";
     int status = TG_STATUS_OK;
+    struct tg_trace_summary sum;
+
+    /* the detectors as `tangle report` runs them, so both find the same:
+     * without TG_FEAT_WATCH no WATCH_ACCESS event comes (the tracer sets
+     * it first), and the happens-before state kept for them is not needed */
+    tg_trace_summary(v->trace, &sum);
+    cfg.skip_watch = !(sum.features & TG_FEAT_WATCH);
 
     if (tg_analysis_new(&cfg, &v->analysis) < 0) {
         tg_cli_error("out of memory");
