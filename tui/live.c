@@ -247,10 +247,20 @@ const char *tg_tui_live_output_text(struct tg_tui_live *l, size_t *len)
     return l->ui.out_all ? l->ui.out_all : "";
 }
 
+/* How often new events redraw: ten times a second live; a saved trace
+ * being read shows its progress twice a second (a frame of a large trace
+ * fitted whole reads every lane end to end, and reading is what the user
+ * waits for). Keys always redraw at once. */
+static uint64_t frame_interval_ns(const struct tg_ui *ui)
+{
+    return !ui->live && !ui->ended ? 500000000ull : 100000000ull;
+}
+
 int tg_tui_live_pump(struct tg_tui_live *l, int timeout_ms)
 {
     struct tg_ui *ui = &l->ui;
     unsigned flags = TG_DRAW_NONE;
+    uint64_t interval = frame_interval_ns(ui);
     wint_t ch;
 
     if (tg_term_retake(&ui->term))
@@ -263,7 +273,7 @@ int tg_tui_live_pump(struct tg_tui_live *l, int timeout_ms)
         timeout_ms = 0;
     if (ui->dirty) {
         uint64_t since = mono_ns() - ui->last_draw_ns;
-        int due = since >= 100000000ull ? 0 : (int)((100000000ull - since) / 1000000ull) + 1;
+        int due = since >= interval ? 0 : (int)((interval - since) / 1000000ull) + 1;
         if (due < timeout_ms)
             timeout_ms = due;
     }
@@ -283,7 +293,7 @@ int tg_tui_live_pump(struct tg_tui_live *l, int timeout_ms)
         if (flags & TG_DRAW_ALL)
             catch_up(ui);
         draw(ui);
-    } else if (ui->dirty && mono_ns() - ui->last_draw_ns >= 100000000ull) {
+    } else if (ui->dirty && mono_ns() - ui->last_draw_ns >= interval) {
         draw(ui);
     }
     return TG_TUI_CONTINUE;
