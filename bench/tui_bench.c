@@ -12,6 +12,9 @@
  *     size (memory follows the trace, not the zoom).
  *
  *   tui_bench [EVENTS]      (default 10000000)
+ *
+ * TUI_BENCH_TRACE=PATH keeps the trace there (to time `tangle view` on it);
+ * TUI_BENCH_DEBUG=1 prints each binning and the parts of the first frame.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -158,9 +161,11 @@ int main(int argc, char **argv)
 {
     uint64_t events = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000ull;
     char path[256];
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = getenv("TMPDIR"), *keep = getenv("TUI_BENCH_TRACE");
     snprintf(path, sizeof path, "%s/tangle-tui-bench-%d.trace", tmp && *tmp ? tmp : "/tmp",
              (int)getpid());
+    if (keep != NULL && *keep)      /* keep the trace there, e.g. to time `tangle view` on it */
+        snprintf(path, sizeof path, "%s", keep);
 
     printf("tui_bench: %llu events, %d threads; times are CPU time of this process\n",
            (unsigned long long)events, NTHREADS);
@@ -260,6 +265,42 @@ int main(int argc, char **argv)
            (double)mem / 1048576.0, (double)mem / (double)fed, (double)mem / (double)st.st_size,
            (double)(rss2 - rss0) / 1024.0, compact);
 
+    /* the first frame, as `tangle view` draws it once the trace is read:
+     * the whole trace fitted, on a cold model (nothing has read the lanes
+     * since they were built) — the slowest frame a user waits for */
+    FILE *null = fopen("/dev/null", "w"), *nullin = fopen("/dev/null", "r");
+    struct tg_tui_live_options o = { .title = "bench", .out = null, .in = nullin,
+                                     .term = "xterm-256color", .cols = 200, .rows = 60,
+                                     .model = m };
+    struct tg_tui_live *ui;
+    if (getenv("TUI_BENCH_DEBUG")) {
+        struct tg_tui_model *empty = tg_tui_model_new();
+        struct tg_tui_live_options e = o;
+        e.model = empty;
+        double t4 = now_s();
+        if (tg_tui_live_start(&ui, NULL, NULL, &e, err, sizeof err) == 0)
+            tg_tui_live_stop(ui);
+        printf("    an empty session: %.2f ms\n", (now_s() - t4) * 1e3);
+        tg_tui_model_free(empty);
+    }
+    struct frames first = { .n = 1 };
+    double first_wall = wall_s();
+    first.t[0] = now_s();
+    /* the session draws its first frame as it starts */
+    if (tg_tui_live_start(&ui, tr, NULL, &o, err, sizeof err) < 0) {
+        fprintf(stderr, "tui_bench: %s\n", err);
+        return 1;
+    }
+    double t_start = now_s() - first.t[0];
+    tg_tui_live_ended(ui, 0);
+    double t_ended = now_s() - first.t[0] - t_start;
+    tg_tui_live_draw(ui);
+    first.t[0] = now_s() - first.t[0];
+    if (getenv("TUI_BENCH_DEBUG"))
+        printf("    start %.2f ms, ended %.2f ms, draw %.2f ms\n", t_start * 1e3, t_ended * 1e3,
+               (first.t[0] - t_start - t_ended) * 1e3);
+    first_wall = wall_s() - first_wall;
+
     /* binning alone: every lane of a 200-column screen, at several zooms */
     struct tg_tui_cell cells[200];
     uint64_t start = tg_tui_model_start(m), end = tg_tui_model_end(m);
@@ -282,17 +323,7 @@ int main(int argc, char **argv)
            tg_tui_model_nthreads(m), tg_tui_model_nlocks(m));
     report_frames("zooms from all to 10 ns/column", &bins);
 
-    /* whole frames: a headless session drawing to /dev/null, 200x60 */
-    FILE *null = fopen("/dev/null", "w"), *nullin = fopen("/dev/null", "r");
-    struct tg_tui_live_options o = { .title = "bench", .out = null, .in = nullin,
-                                     .term = "xterm-256color", .cols = 200, .rows = 60,
-                                     .model = m };
-    struct tg_tui_live *ui;
-    if (tg_tui_live_start(&ui, tr, NULL, &o, err, sizeof err) < 0) {
-        fprintf(stderr, "tui_bench: %s\n", err);
-        return 1;
-    }
-    tg_tui_live_ended(ui, 0);
+    /* whole frames: the headless session drawing to /dev/null, 200x60 */
     struct frames fit = { .n = 0 }, pan = { .n = 0 }, zin = { .n = 0 }, zout = { .n = 0 },
                   step = { .n = 0 }, locks = { .n = 0 };
     frame(ui, &fit, 0);
@@ -311,6 +342,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 10; i++)
         frame(ui, &locks, 'L');
     printf("  frames (binning + drawing, 200x60, to /dev/null; bar: 30 ms):\n");
+    report_frames("first frames, cold (start, fit, draw)", &first);
+    printf("  %-34s             wall   %6.2f ms\n", "", first_wall * 1e3);
     report_frames("fit the whole trace", &fit);
     report_frames("pan half a screen (H/L)", &pan);
     report_frames("zoom in (+)", &zin);
@@ -318,7 +351,7 @@ int main(int argc, char **argv)
     report_frames("zoom out (-)", &zout);
     report_frames("Locks view, panning", &locks);
     double worst = 0;
-    struct frames *all[] = { &fit, &pan, &zin, &step, &zout, &locks };
+    struct frames *all[] = { &first, &fit, &pan, &zin, &step, &zout, &locks };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i]->t[all[i]->n - 1] > worst)
             worst = all[i]->t[all[i]->n - 1];
@@ -328,6 +361,7 @@ int main(int argc, char **argv)
     fclose(nullin);
     tg_tui_model_free(m);
     tg_trace_close(tr);
-    unlink(path);
+    if (keep == NULL || !*keep)
+        unlink(path);
     return 0;
 }
