@@ -462,11 +462,13 @@ fi
 
 # `tangle run --live`: the timeline while it runs, the final state after,
 # the output in its view, and everything printed once the view is closed.
+# (400 ms units: the program runs about 2 s, long enough for the polls to
+# see it live on a busy machine; at 100 ms it once ended before the first.)
 if [ -n "${TANGLE_SAMPLES:-}" ] && [ -x "$TANGLE_SAMPLES/producer_consumer" ] && extra real-live; then
     next_session
     start_session -s "$session" -x 100 -y 30 \
         "cd $tmp && env LANG=C.UTF-8 TERM=xterm-256color $TANGLE run --live -q -o $tmp/live.trace \
-         -- $TANGLE_SAMPLES/producer_consumer 100; echo status=\$?; sleep 600"
+         -- $TANGLE_SAMPLES/producer_consumer 400; echo status=\$?; sleep 600"
     if ! wait_for "live"; then
         real_fail real-live "the view did not start"
     elif ! wait_for "exit 0"; then
