@@ -20,6 +20,8 @@
 #include "trace/reader_internal.h"
 
 #define WINDOW       (32u * 1024)          /* bytes of a stream read at a time */
+#define SMALL_WINDOW 4096u                 /* with many streams; holds the largest record */
+#define MANY_STREAMS 256u
 #define GRACE_NS     (50u * 1000 * 1000)
 #define OWN_CALIB_NS (10u * 1000 * 1000)   /* live TSC traces: our own pair this often */
 
@@ -324,9 +326,13 @@ static int extend(struct tg_trace *t, struct rstream *s)
 /* Reads the window from payload offset FROM on (what is published). */
 static int refill(struct tg_trace *t, struct rstream *s, uint32_t from)
 {
-    if (s->buf == NULL && (s->buf = malloc(WINDOW)) == NULL)
-        return tg_reader_fail(t, TG_TRACE_EIO, "out of memory");
-    uint32_t want = s->avail - from < WINDOW ? s->avail - from : WINDOW;
+    if (s->buf == NULL) {
+        /* thousands of threads alive at once: a page each, not 32 KiB */
+        s->bufcap = t->nactive > MANY_STREAMS ? SMALL_WINDOW : WINDOW;
+        if ((s->buf = malloc(s->bufcap)) == NULL)
+            return tg_reader_fail(t, TG_TRACE_EIO, "out of memory");
+    }
+    uint32_t want = s->avail - from < s->bufcap ? s->avail - from : s->bufcap;
     uint64_t off = tg_reader_payload_off(s->chunks.idx[s->cur]) + from;
     ssize_t n;
     while ((n = pread(t->fd, s->buf, want, (off_t)off)) < 0 && errno == EINTR)

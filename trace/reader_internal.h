@@ -30,6 +30,7 @@ struct rstream {
     const uint8_t *pos, *end;   /* unread records in the window */
     uint8_t *buf;               /* the window: part of the current chunk's payload */
     uint32_t win_off;           /* payload offset of buf[0] */
+    uint32_t bufcap;            /* bytes of buf */
     uint32_t avail;             /* payload bytes published and in the file */
     uint64_t tick_base;
     uint64_t head;              /* tick of the record at pos, when in the heap */

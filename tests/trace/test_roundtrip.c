@@ -273,3 +273,74 @@ Test(roundtrip, pthread_values_reused_after_join)
     cr_assert_null(tg_trace_thread_by_pthread(t, 0, X + 8));
     tg_trace_close(t);
 }
+
+/* More streams than the reader gives 32 KiB windows (it reads each stream
+ * through a window of its own, a page each past 256 streams), records
+ * interleaved one by one, with payloads as large as a record can be (one
+ * record fills a small window): every event comes back once, in order,
+ * its payload whole. */
+#define MANY 300
+#define PER_STREAM 40
+Test(roundtrip, many_streams_largest_payloads)
+{
+    char path[PATH_MAX];
+    tmp_trace_path(path, sizeof path);
+    static struct tg_writer w;
+    cr_assert_eq(tg_writer_open(&w, path, "many", "many"), 0);
+    static struct tg_stream s[MANY];
+    static uint8_t big[254 * 16];     /* the writer's cap */
+    uint64_t tick = tg_tick(w.clock);
+    tg_stream_init(&s[0], &w, w.first_thread);
+    for (uint32_t i = 1; i < MANY; i++)
+        tg_stream_init(&s[i], &w, tg_writer_new_thread(&w));
+    for (uint32_t i = 0; i < MANY; i++)
+        emit_thread_start(&s[i], i ? w.first_thread : TG_NO_THREAD, 0, 0, ++tick);
+    for (uint32_t j = 0; j < PER_STREAM; j++)
+        for (uint32_t i = 0; i < MANY; i++) {
+            if (j % 10 == 5) {
+                memset(big, (int)(i + j), sizeof big);
+                tg_stream_emit_var(&s[i], TG_EV_RACE, seq_obj(i, j), 0, ++tick, big, sizeof big);
+            } else {
+                tg_stream_emit(&s[i], TG_EV_MUTEX_ACQ, TG_ARG(0, 0, 0, TG_OK), seq_obj(i, j),
+                               0, ++tick);
+            }
+        }
+    for (uint32_t i = 0; i < MANY; i++) {
+        tg_stream_emit(&s[i], TG_EV_THREAD_EXIT, 0, 0, 0, ++tick);
+        tg_stream_close(&s[i]);
+    }
+    tg_writer_finish(&w, 0);
+
+    struct tg_trace *t;
+    char err[256];
+    cr_assert_eq(tg_trace_open(path, 0, &t, err, sizeof err), 0, "%s", err);
+    uint32_t next[MANY] = { 0 };
+    uint64_t last_ts = 0;
+    size_t n = 0, races = 0;
+    struct tg_ev ev;
+    int r;
+    while ((r = tg_trace_next(t, &ev)) > 0) {
+        n++;
+        cr_assert_geq(ev.ts, last_ts);
+        last_ts = ev.ts;
+        if (ev.kind != TG_EV_MUTEX_ACQ && ev.kind != TG_EV_RACE)
+            continue;
+        uint32_t i = ev.thread, j = next[i]++;
+        cr_assert_lt(i, MANY);
+        cr_assert_eq(ev.obj, seq_obj(i, j), "stream %u event %u out of order", i, j);
+        if (ev.kind == TG_EV_RACE) {
+            races++;
+            cr_assert_eq(ev.len, sizeof big);
+            const uint8_t *d = ev.data;
+            for (size_t k = 0; k < sizeof big; k++)
+                cr_assert_eq(d[k], (uint8_t)(i + j), "stream %u payload byte %zu", i, k);
+        }
+    }
+    cr_assert_eq(r, 0);
+    cr_assert_eq(n, (size_t)MANY * (PER_STREAM + 2));
+    cr_assert_eq(races, (size_t)MANY * (PER_STREAM / 10));
+    for (uint32_t i = 0; i < MANY; i++)
+        cr_assert_eq(next[i], PER_STREAM);
+    tg_trace_close(t);
+    unlink(path);
+}
