@@ -520,7 +520,11 @@ static inline unsigned kind_flags(unsigned kind)
 
 static void decode(struct tg_trace *t, const struct rstream *s, struct tg_ev *ev)
 {
-    const struct tg_record *r = (const struct tg_record *)s->pos;
+    /* a copy: kind and arg are bytes, which may alias *ev, so reading them
+     * through the pointer would reload them after every store to *ev */
+    struct tg_record rec;
+    memcpy(&rec, s->pos, sizeof rec);
+    const struct tg_record *r = &rec;
     unsigned kind = r->kind;
     uint64_t ts = tg_reader_ns(t, s->head);
     if (ts < t->last_ts)
@@ -552,15 +556,16 @@ static void decode(struct tg_trace *t, const struct rstream *s, struct tg_ev *ev
     if (slots == TG_SLOTS_VAR) {
         /* copied: the window may be refilled before the caller looks */
         ev->len = r->arg * 16u;
-        memcpy(t->strbuf, r + 1, ev->len);
+        memcpy(t->strbuf, s->pos + sizeof rec, ev->len);
         t->strbuf[ev->len] = '\0';
         ev->data = t->strbuf;
         if (kind == TG_EV_THREAD_NAME)
             ev->str = t->strbuf;
     } else if (slots) {
-        const struct tg_slot *p = (const struct tg_slot *)(r + 1);
-        ev->p0 = p->a;
-        ev->p1 = p->b;
+        struct tg_slot p;
+        memcpy(&p, s->pos + sizeof rec, sizeof p);
+        ev->p0 = p.a;
+        ev->p1 = p.b;
     }
 }
 
@@ -583,12 +588,12 @@ int tg_trace_next(struct tg_trace *t, struct tg_ev *ev)
     }
     struct rstream *s = t->by_thread[t->heap[0].thread];
     decode(t, s, ev);
-    if (__builtin_expect(!s->started || table_kind[ev->kind], 0))
-        tg_reader_on_event(t, s, ev);
-    unsigned slots = tg_event_slots[ev->kind];
+    unsigned kind = ev->kind, slots = tg_event_slots[kind];
     if (slots == TG_SLOTS_VAR)
         slots = ev->arg;
     s->pos += (1 + slots) * 16u;
+    if (__builtin_expect(!s->started || table_kind[kind], 0))
+        tg_reader_on_event(t, s, ev);
     s->last = s->head;
     t->events++;
     int rc = head(t, s);
