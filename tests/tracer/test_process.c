@@ -2,12 +2,15 @@
  * traced program behaves as an untraced one (output, status, errno). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "run.h"
+#include "trace/format.h"
 
 Test(process, fork_traces_parent_and_child)
 {
@@ -211,6 +214,29 @@ Test(process, errno_is_preserved_by_every_hook)
     cr_expect_eq(tr_value(&r, "errno changes"), 0, "stderr: %s", r.err);
     cr_expect_eq(tr_count(&e, TG_EV_MUTEX_ACQ, ANY_OBJ), 40000);
     cr_expect_gt(tr_count(&e, TG_EV_SEM_ACQ, ANY_OBJ), 0);
+    TRACED_DONE();
+}
+
+/* The prefault helper grows the file a window (8 MiB and more) past the
+ * chunks in use; the root's finish must still trim it to its last chunk,
+ * so the helper has to be gone (or unable to grow it) by then. */
+Test(process, finished_trace_is_trimmed_to_its_chunks)
+{
+    /* ~520,000 records, 8 MiB: the helper starts and grows the file */
+    TRACED_RUN(0, "errno");
+    int fd = open(trace, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    struct tg_file_header hdr;
+    struct stat st;
+    cr_assert_eq(pread(fd, &hdr, sizeof hdr, 0), (ssize_t)sizeof hdr);
+    cr_assert_eq(fstat(fd, &st), 0);
+    close(fd);
+    cr_expect(hdr.finished, "the root finished the trace");
+    cr_expect_gt(hdr.chunks_used, 64u, "enough chunks for the helper to run");
+    uint64_t want = TG_HEADER_SIZE + (uint64_t)hdr.chunks_used * TG_CHUNK_SIZE;
+    cr_expect_eq((uint64_t)st.st_size, want, "file %lld bytes, chunks end at %llu",
+                 (long long)st.st_size, (unsigned long long)want);
+    cr_expect_eq(hdr.file_size, want, "the header says so too");
     TRACED_DONE();
 }
 
