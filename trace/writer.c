@@ -155,7 +155,7 @@ int tg_writer_grow(struct tg_writer *w, uint64_t end)
     int rc = tg_writer_lock(w);
     if (rc < 0)
         return rc;
-    rc = grow_locked(w, end);
+    rc = w->finishing ? 0 : grow_locked(w, end);
     tg_writer_unlock(w);
     return rc;
 }
@@ -344,6 +344,7 @@ int tg_writer_after_fork(struct tg_writer *w, uint32_t parent_process)
     if (w->hdr == NULL)
         return -EBADF;
     w->populated = 0;            /* the parent's helper populated its page tables */
+    w->finishing = false;
     w->process = __atomic_fetch_add(&w->hdr->next_process, 1, __ATOMIC_RELAXED);
     w->first_thread = tg_writer_new_thread(w);
     return tg_writer_process_record(w, parent_process, false, NULL);
@@ -361,6 +362,7 @@ int tg_writer_after_fork_as(struct tg_writer *w, uint32_t parent_process, uint32
     if (w->hdr == NULL)
         return -EBADF;
     w->populated = 0;            /* the parent's helper populated its page tables */
+    w->finishing = false;
     w->process = process;
     w->first_thread = tg_writer_new_thread(w);
     return tg_writer_process_record(w, parent_process, false, NULL);
@@ -374,6 +376,7 @@ static void trim(struct tg_writer *w)
     struct tg_file_header *hdr = w->hdr;
     if (tg_writer_lock(w) < 0)
         return;
+    w->finishing = true;
     uint64_t end = TG_HEADER_SIZE + __atomic_load_n(&hdr->chunks_used, __ATOMIC_ACQUIRE)
                    * (uint64_t)TG_CHUNK_SIZE;
     if (end < hdr->file_size && check_fd(w) == 0 && ftruncate(w->fd, (off_t)end) == 0)

@@ -53,6 +53,10 @@ struct tg_writer {
      * tracer/'s prefault helper): a claim of one skips its own populate
      * call. Written with atomics; 0 when nobody populates ahead. */
     uint64_t populated;
+    /* Set (under the run-wide lock) by the root's finish before it trims
+     * the file: tg_writer_grow then grows it no more, so a helper still
+     * running at exit cannot undo the trim. */
+    bool finishing;
 };
 
 /* The tracer interposes pthread_mutex_*; the run-wide lock must be taken with
@@ -125,8 +129,9 @@ void tg_writer_unlock(struct tg_writer *w);
 /* Grows the file (blocks allocated) so that it holds at least END bytes,
  * ahead of any claim: a claim that finds its chunk inside the file makes
  * no system call, and pages can be populated before they are needed.
- * Takes the run-wide lock. 0 or -errno (-ENOSPC past the mapping). (Added
- * for tracer/'s prefault helper.) */
+ * Takes the run-wide lock. 0 or -errno (-ENOSPC past the mapping); does
+ * nothing once this process has finished the trace. (Added for tracer/'s
+ * prefault helper.) */
 int tg_writer_grow(struct tg_writer *w, uint64_t end);
 
 /* Meta stream appends, serialised by the run-wide lock. */
