@@ -68,6 +68,8 @@ for spec in "ticket_lock_joined ticket" "add_sub_lock a 2000"; do
     status=$?
     if [ $status -ne 0 ] || grep -q "data race" "$tmp/err"; then
       wrong=$((wrong + 1))
+      keep="${TMPDIR:-/tmp}/watch_stress-$prog-$$.err"
+      [ -e "$keep" ] || { echo "status $status" > "$keep"; cat "$tmp/err" >> "$keep"; echo "first wrong run kept: $keep"; }
     fi
     rm -f "$tmp/t.trace"
   done
