@@ -183,11 +183,27 @@ static int read_header(struct tg_trace *t, uint32_t idx, struct tg_chunk_header 
                  : 1;             /* the file ends inside it */
 }
 
-/* The chunk's `used` and `closed` now (follow mode), or as scanned. */
-static int chunk_state(struct tg_trace *t, uint32_t idx)
+/* Follow mode: header reads of one chunk after which its header is read
+ * through the mapping instead. A busy stream fills its chunk in a few
+ * looks; a quiet one (a thread blocked for seconds) is looked at on every
+ * refresh, and a system call per look and per quiet thread would add up,
+ * while the mapping costs one page fault per chunk, then nothing. */
+#define PREADS_PER_CHUNK 8
+
+/* The chunk's `used` and `closed` now (follow mode), or as scanned. POLLS
+ * counts the looks at it (NULL: always a copy). */
+static int chunk_state_polled(struct tg_trace *t, uint32_t idx, uint8_t *polls)
 {
     if (!(t->flags & TG_OPEN_FOLLOW))
         return 0;
+    if (polls && *polls >= PREADS_PER_CHUNK) {
+        const struct tg_chunk_header *h = tg_chunk_at(t->map, idx);
+        t->cinfo[idx].used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
+        t->cinfo[idx].closed = __atomic_load_n(&h->closed, __ATOMIC_ACQUIRE) != 0;
+        return 0;
+    }
+    if (polls)
+        (*polls)++;
     _Alignas(64) struct tg_chunk_header c;
     int rc = read_header(t, idx, &c);
     if (rc < 0)
@@ -199,6 +215,11 @@ static int chunk_state(struct tg_trace *t, uint32_t idx)
     return 0;
 }
 
+static int chunk_state(struct tg_trace *t, uint32_t idx)
+{
+    return chunk_state_polled(t, idx, NULL);
+}
+
 static void enter_chunk(struct tg_trace *t, struct rstream *s, uint32_t cur)
 {
     s->cur = cur;
@@ -206,6 +227,7 @@ static void enter_chunk(struct tg_trace *t, struct rstream *s, uint32_t cur)
     s->win_off = s->avail = 0;
     s->pos = s->end = s->buf;
     s->cut = false;
+    s->polls = 0;
 }
 
 static struct rstream *stream_for(struct tg_trace *t, uint32_t owner,
@@ -308,7 +330,7 @@ int tg_reader_scan(struct tg_trace *t)
 static int extend(struct tg_trace *t, struct rstream *s)
 {
     uint32_t idx = s->chunks.idx[s->cur];
-    int rc = chunk_state(t, idx);
+    int rc = chunk_state_polled(t, idx, &s->polls);
     if (rc < 0)
         return rc;
     uint32_t used = t->cinfo[idx].used;
@@ -450,7 +472,7 @@ int tg_reader_refresh(struct tg_trace *t)
         if (rc > 0 && !s->in_heap && heap_push(t, s) < 0)
             return t->err ? t->err : TG_TRACE_EIO;
         bool gone = rc == 0 && (!follow || (s->quiet && s->cur + 1 >= s->chunks.n
-                   && chunk_state(t, s->chunks.idx[s->cur]) == 0
+                   && chunk_state_polled(t, s->chunks.idx[s->cur], &s->polls) == 0
                    && t->cinfo[s->chunks.idx[s->cur]].closed));
         if (gone) {
             s->listed = false;                        /* a new chunk revives it */

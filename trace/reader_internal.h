@@ -43,6 +43,7 @@ struct rstream {
     bool quiet;                 /* its thread or process ended: not a frontier */
     bool cut;                   /* its current chunk is cut short by the file's end */
     bool started;               /* a first record was returned */
+    uint8_t polls;              /* header reads of the current chunk (merge.c) */
 };
 
 struct heap_ent {               /* the stream is by_thread[thread] */

@@ -79,6 +79,45 @@ Test(follow, silent_stream_holds_back_later_records)
     tg_trace_close(t);
 }
 
+/* A stream looked at again and again with nothing new (a blocked thread):
+ * the reader stops copying its chunk header and loads it through the
+ * mapping (merge.c, PREADS_PER_CHUNK); what it publishes later still comes,
+ * in order, in this chunk and in the next. */
+Test(follow, quiet_stream_looked_at_many_times)
+{
+    char path[PATH_MAX];
+    setup_two_streams(path, sizeof path);
+    uint64_t T = tg_tick(w.clock) + 3600ull * 1000000000ull;
+    tg_stream_emit(&a, TG_EV_MUTEX_ACQ, 0, 10, 0, T + 10);
+    tg_stream_emit(&b, TG_EV_MUTEX_ACQ, 0, 20, 0, T + 20);
+    open_follow(path);
+    cr_assert_eq(next_obj(), 10);
+    for (int i = 0; i < 50; i++)
+        cr_assert_eq(next_obj(), 0, "a may still publish something before T+20");
+    tg_stream_emit(&a, TG_EV_MUTEX_ACQ, 0, 30, 0, T + 30);
+    cr_assert_eq(next_obj(), 20);
+    for (int i = 0; i < 50; i++)
+        cr_assert_eq(next_obj(), 0);
+    /* enough records to take a into its next chunk */
+    uint64_t n = TG_CHUNK_PAYLOAD / 16 + 10;
+    for (uint64_t k = 0; k < n; k++)
+        tg_stream_emit(&a, TG_EV_MUTEX_ACQ, 0, 1000 + k, 0, T + 40 + k);
+    tg_stream_emit(&b, TG_EV_MUTEX_ACQ, 0, 2000000, 0, T + 40 + n);
+    cr_assert_eq(next_obj(), 30);
+    for (uint64_t k = 0; k < n; k++)
+        cr_assert_eq(next_obj(), 1000 + k, "record %lu of a", (unsigned long)k);
+    cr_assert_eq(next_obj(), 0, "b's last record waits for a");
+    tg_stream_emit(&a, TG_EV_THREAD_EXIT, 0, 3000000, 0, T + 50 + n);
+    cr_assert_eq(next_obj(), 2000000);
+    cr_assert_eq(next_obj(), 0, "a's end waits for b");
+    tg_stream_close(&a);
+    tg_stream_close(&b);
+    tg_writer_finish(&w, 0);
+    cr_assert_eq(next_obj(), 3000000);
+    cr_assert(tg_trace_done(t));
+    tg_trace_close(t);
+}
+
 Test(follow, grace_period_releases_old_records)
 {
     char path[PATH_MAX];
