@@ -32,7 +32,7 @@ static uint32_t generation;     /* of the current or last stop; futex word while
 static uint32_t stopped_gen;    /* == generation while the world is stopped */
 static uint32_t arrived;        /* threads waiting in the handler this generation */
 static pid_t tids[MAX_TIDS];    /* signalled this generation (under the watch lock) */
-static pid_t arrived_tids[MAX_TIDS];    /* who is waiting, in arrival order */
+static uint64_t arrived_tids[MAX_TIDS]; /* generation << 32 | tid, in arrival order */
 static unsigned ntids;
 
 static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
@@ -90,12 +90,24 @@ static unsigned signal_new_threads(pid_t pid, pid_t self)
     return sent;
 }
 
+/* Whether TID is waiting in the handler for this stop (a thread that came
+ * late for an earlier one may have taken a place in the count, not this
+ * mark). */
 static bool arrived_tid(pid_t tid, unsigned n)
 {
+    uint64_t want = (uint64_t)generation << 32 | (uint32_t)tid;
     for (unsigned i = 0; i < n && i < MAX_TIDS; i++)
-        if (__atomic_load_n(&arrived_tids[i], __ATOMIC_ACQUIRE) == tid)
+        if (__atomic_load_n(&arrived_tids[i], __ATOMIC_ACQUIRE) == want)
             return true;
     return false;
+}
+
+static bool all_arrived(unsigned n)
+{
+    for (unsigned i = 0; i < ntids; i++)
+        if (!arrived_tid(tids[i], n))
+            return false;
+    return true;
 }
 
 /* Whether TID cannot come now: it ended, is ending, or blocks the signal
@@ -137,7 +149,7 @@ static void wait_arrivals(void)
     int64_t start = now_ns(), last_check = start;
     for (unsigned spins = 1;; spins++) {
         unsigned n = __atomic_load_n(&arrived, __ATOMIC_ACQUIRE);
-        if (n >= ntids)
+        if (n >= ntids && all_arrived(n))
             return;
         if (spins % 16 == 0) {
             int64_t t = now_ns();
@@ -164,8 +176,6 @@ void tg_watch_stop_world(void)
     generation = (generation + 1) & 0xffffffu;
     if (generation == 0)
         generation = 1;         /* 0 means "not stopped" */
-    unsigned before = __atomic_load_n(&arrived, __ATOMIC_RELAXED);
-    memset(arrived_tids, 0, (before < MAX_TIDS ? before : MAX_TIDS) * sizeof arrived_tids[0]);
     __atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&stopped_gen, generation, __ATOMIC_RELEASE);
     ntids = 0;
@@ -195,7 +205,8 @@ static void on_stop(int sig, siginfo_t *si, void *ctx)
     if (__atomic_load_n(&stopped_gen, __ATOMIC_ACQUIRE) == gen) {
         unsigned i = __atomic_fetch_add(&arrived, 1, __ATOMIC_ACQ_REL);
         if (i < MAX_TIDS)
-            __atomic_store_n(&arrived_tids[i], (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+            __atomic_store_n(&arrived_tids[i],
+                             (uint64_t)gen << 32 | (uint32_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
         while (__atomic_load_n(&stopped_gen, __ATOMIC_ACQUIRE) == gen)
             futex(&stopped_gen, FUTEX_WAIT, gen, NULL);
     }
