@@ -256,12 +256,17 @@ static bool child_ended(struct tg_run *r)
  * wait, so tangle never spins while PROGRAM is quiet. */
 static void idle_wait(struct tg_run *r, int ms)
 {
-    if (r->pidfd >= 0 && !r->reaped) {
-        struct pollfd p = { .fd = r->pidfd, .events = POLLIN };
-        poll(&p, 1, ms);
-        return;
-    }
-    nanosleep(&(struct timespec){ .tv_nsec = (long)ms * 1000000L }, NULL);
+    /* the live view's keys wake it too: a key is answered at once */
+    struct pollfd p[2] = { { .fd = r->pidfd, .events = POLLIN },
+                           { .fd = STDIN_FILENO, .events = POLLIN } };
+    bool live = r->trace && tg_run_session_live(r);
+
+    if (r->pidfd >= 0 && !r->reaped)
+        poll(p, live ? 2 : 1, ms);
+    else if (live)
+        poll(p + 1, 1, ms);
+    else
+        nanosleep(&(struct timespec){ .tv_nsec = (long)ms * 1000000L }, NULL);
 }
 
 void tg_run_kill_program(struct tg_run *r, int sig)
@@ -371,6 +376,8 @@ static void follow(struct tg_run *r)
             tg_run_session_tick(r);
             next_tick = now + TICK_NS;
         }
+        if (r->trace && !r->trace_failed)
+            tg_run_session_poll(r);
         if (ended) {
             /* PROGRAM is gone: stop when everything published has been read
              * (a backlog is read to the end, however long it is). Processes

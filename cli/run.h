@@ -72,8 +72,11 @@ void tg_run_session_event(struct tg_run *r, const struct tg_ev *ev);
  * goes to it with tg_run_session_output, else to tangle's stderr. */
 bool tg_run_session_live(const struct tg_run *r);
 void tg_run_session_output(struct tg_run *r, const char *data, size_t len);
-/* Ten times a second while following. */
+/* Ten times a second while following: the detectors' clock, deadlocks. */
 void tg_run_session_tick(struct tg_run *r);
+/* Every turn of the follow loop: the live view reads keys (at once, not
+ * on the next tick) and redraws when it is due. */
+void tg_run_session_poll(struct tg_run *r);
 /* PROGRAM ended and the trace is read: summary, findings, exit status. */
 int tg_run_finish(struct tg_run *r);
 void tg_run_session_end(struct tg_run *r);

@@ -180,7 +180,13 @@ void tg_run_session_tick(struct tg_run *r)
         if (p != TG_NO_THREAD)
             act_on_deadlock(r, p);
     }
-    if (s->live && !tg_live_tick(s->live, tg_trace_now(r->trace))) {
+}
+
+void tg_run_session_poll(struct tg_run *r)
+{
+    struct tg_run_session *s = r->session;
+
+    if (s && s->live && !tg_live_tick(s->live, tg_trace_now(r->trace))) {
         tg_live_free(s->live);
         s->live = NULL;
     }

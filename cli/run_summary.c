@@ -12,6 +12,7 @@
 #include "cli/run.h"
 #include "symbols/symbols.h"
 #include "trace/trace.h"
+#include "trace/writer.h"
 
 #pragma weak tg_report_finish
 #pragma weak tg_live_end
@@ -224,6 +225,14 @@ int tg_run_finish(struct tg_run *r)
         return TG_STATUS_FAILED;
     }
 
+    /* PROGRAM could not record its end if it was killed with SIGKILL (by
+     * tangle after a deadlock, or by anyone): tangle reaped it and knows */
+    if (r->reaped && !r->trace_failed) {
+        int err = tg_writer_finish_reaped(r->trace_path, r->wait_status);
+        if (err < 0)
+            tg_cli_error("%s: cannot record how %s ended: %s", r->trace_path,
+                         r->o.argv[0], strerror(-err));
+    }
     tg_analysis_finish(s->analysis);         /* deadlocks still in place are confirmed */
     if (s->live) {
         tg_live_end(s->live, r->wait_status);

@@ -114,6 +114,13 @@ int tg_writer_after_fork_as(struct tg_writer *w, uint32_t parent_process,
  * threads still writing). Not for an image about to exec: the new image
  * joins the file and finishes it (same pid, so still the root). */
 void tg_writer_finish(struct tg_writer *w, int wait_status);
+/* For the launcher that reaped the root process (`tangle run`): when the
+ * trace is not finished (the process was killed by SIGKILL and could not
+ * finish it), records WAIT_STATUS as its end and gives back the file's
+ * space past the last chunk, as tg_writer_finish would have. A finished
+ * trace is left as it is. 0 or -errno (-EPROTO: not a trace of this
+ * version). */
+int tg_writer_finish_reaped(const char *path, int wait_status);
 /* Adds feature bits (TG_FEAT_RACES, TG_FEAT_WATCH) to the file header. */
 void tg_writer_add_features(struct tg_writer *w, uint64_t features);
 
