@@ -98,14 +98,15 @@ unsigned tg_run_detectors(void);
  * name is unknown (*bad points at it). */
 unsigned tg_cli_parse_kinds(const char *list, const char **bad);
 
-/* ---- seams of `tangle run` filled by other files of cli/ ----
- * run.c calls these through weak references: until the file that defines
- * them is built, the options that need them are refused with "not built in
- * this version" and the run goes on without them. */
+/* ---- what `tangle run` uses from other files of cli/ ---- */
 
 /* Reports (report*.c, suppress.c; issue 3). A report prints each finding on
  * stderr as it is found and keeps it for --json / --sarif. */
 struct tg_report;
+/* Checks TANGLE_OPTIONS and the suppression files of O before PROGRAM
+ * starts: prints the first error and returns TG_STATUS_FAILED, else 0.
+ * (tg_report_new checks them again.) */
+int tg_report_check(const struct tg_run_options *o);
 struct tg_report *tg_report_new(const struct tg_run_options *o, struct tg_trace *t,
                                 struct tg_symbols *s);
 /* A new finding (tg_analysis's on_finding): prints it now unless a

@@ -25,9 +25,6 @@
 #include "trace/trace.h"
 #include "tui/tui.h"
 
-#pragma weak rp_new
-#pragma weak rp_summary
-#pragma weak tg_report_free
 
 static const char usage[] =
     "usage: tangle export --chrome [OPTIONS] TRACE\n"
@@ -477,7 +474,7 @@ static void findings(struct exporter *e, struct tg_analysis *a, struct tg_report
 
     for (size_t i = 0; i < n; i++) {
         const struct tg_finding *f = fs[i];
-        if (rep != NULL && rp_summary != NULL)
+        if (rep != NULL)
             rp_summary(rep, f, summary, sizeof summary);
         else
             snprintf(summary, sizeof summary, "%s (%s)", tg_finding_kind_name(f->kind),
@@ -571,7 +568,7 @@ int tg_cmd_export(int argc, char **argv)
         status = TG_STATUS_FAILED;
         goto out;
     }
-    struct tg_report *rep = rp_new ? rp_new(e.trace, e.syms) : NULL;
+    struct tg_report *rep = rp_new(e.trace, e.syms);
     fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"tool\":\"tangle\"},\"traceEvents\":[", e.out);
     metadata(&e);
     for (size_t lane = 0; lane < tg_tui_model_nthreads(e.m); lane++)
@@ -580,7 +577,7 @@ int tg_cmd_export(int argc, char **argv)
         lock_flows(&e, l);
     findings(&e, a, rep);
     fputs("\n]}\n", e.out);
-    if (rep != NULL && tg_report_free != NULL)
+    if (rep != NULL)
         tg_report_free(rep);
     if (e.out == stdout) {
         int s = tg_cli_flush_stdout();

@@ -7,12 +7,6 @@
 #include "cli/cli.h"
 #include "tangle_config.h"
 
-/* A subcommand whose file is not built in yet is a weak, NULL reference: the
- * executable links and says so instead of failing to build. */
-#define X(name, summary) int tg_cmd_##name(int argc, char **argv) __attribute__((weak));
-#include "cli/commands.def"
-#undef X
-
 struct command {
     const char *name;
     const char *summary;
@@ -35,8 +29,7 @@ static void print_help(FILE *out)
           "\n"
           "commands:\n", out);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-8s %s%s\n", commands[i].name, commands[i].summary,
-                commands[i].run ? "" : " (not built in this version)");
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fputs("\n"
           "options:\n"
           "  -h, --help     this help; `tangle COMMAND --help` for a command's\n"
@@ -53,8 +46,7 @@ static void print_version(void)
 
     printf("tangle %s\ncommands:", TANGLE_VERSION);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (commands[i].run)
-            printf(" %s", commands[i].name);
+        printf(" %s", commands[i].name);
     printf("\nfindings:");
     for (unsigned k = 0; k < TG_FIND_KIND_COUNT; k++)
         if (found & TG_FIND_BIT(k))
@@ -70,14 +62,6 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
-static int dispatch(const struct command *c, int argc, char **argv)
-{
-    if (!c->run) {
-        tg_cli_error("%s is not built in this version", c->name);
-        return TG_STATUS_FAILED;
-    }
-    return c->run(argc, argv);
-}
 
 int main(int argc, char **argv)
 {
@@ -104,7 +88,7 @@ int main(int argc, char **argv)
         if (!c)
             return tg_cli_usage_error(NULL, "unknown command '%s'", argv[2]);
         char *help_argv[] = { argv[2], "--help", NULL };
-        return dispatch(c, 2, help_argv);
+        return c->run(2, help_argv);
     }
     if (arg[0] == '-')
         return tg_cli_usage_error(NULL, "unknown option '%s'", arg);
@@ -112,5 +96,5 @@ int main(int argc, char **argv)
     const struct command *c = find_command(arg);
     if (!c)
         return tg_cli_usage_error(NULL, "unknown command '%s'", arg);
-    return dispatch(c, argc - 1, argv + 1);
+    return c->run(argc - 1, argv + 1);
 }

@@ -65,10 +65,6 @@ void rp_env_free(struct rp_env *e);
 
 /* ---- the report ---- */
 
-/* Checks TANGLE_OPTIONS and the suppression files of O before PROGRAM
- * starts: prints the first error and returns TG_STATUS_FAILED, else 0.
- * (For run.c's tg_run_check_options; tg_report_new checks them again.) */
-int tg_report_check(const struct tg_run_options *o);
 
 struct tg_report {
     struct tg_trace *trace;

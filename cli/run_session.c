@@ -14,21 +14,6 @@
 #include "symbols/symbols.h"
 #include "trace/trace.h"
 
-/* Files of cli/ that may not be built yet (cli.h, "seams"): weak, so a
- * missing one is a NULL function. */
-#pragma weak tg_report_new
-#pragma weak tg_report_finding
-#pragma weak tg_report_finish
-#pragma weak tg_report_free
-#pragma weak tg_live_new
-#pragma weak tg_live_event
-#pragma weak tg_live_finding
-#pragma weak tg_live_output
-#pragma weak tg_live_tick
-#pragma weak tg_live_end
-#pragma weak tg_live_free
-/* report.c: checks TANGLE_OPTIONS and the suppression files up front */
-int tg_report_check(const struct tg_run_options *o) __attribute__((weak));
 
 unsigned tg_run_detectors(void)
 {
@@ -40,22 +25,8 @@ unsigned tg_run_detectors(void)
 
 int tg_run_check_options(const struct tg_run_options *o)
 {
-    const char *missing = NULL;
-
-    if (!tg_report_new && o->json_path)
-        missing = "--json";
-    else if (!tg_report_new && o->sarif_path)
-        missing = "--sarif";
-    else if (!tg_report_new && o->nsuppressions)
-        missing = "--suppressions";
-    else if (!tg_live_new && o->live)
-        missing = "--live";
-    if (missing) {
-        tg_cli_error("run %s is not built in this version", missing);
-        return TG_STATUS_FAILED;
-    }
     /* a bad suppression file fails before PROGRAM runs, not after */
-    return tg_report_check ? tg_report_check(o) : 0;
+    return tg_report_check(o);
 }
 
 static void on_finding(void *ctx, const struct tg_finding *f)
@@ -92,9 +63,9 @@ int tg_run_session_begin(struct tg_run *r)
         tg_cli_error("cannot start the detectors: %s", strerror(-err));
         return -1;
     }
-    if (tg_report_new && !(s->report = tg_report_new(&r->o, r->trace, s->syms)))
+    if (!(s->report = tg_report_new(&r->o, r->trace, s->syms)))
         return -1;
-    if (r->o.live && tg_live_new)
+    if (r->o.live)
         s->live = tg_live_new(r->trace, s->syms);
     return 0;
 }

@@ -14,9 +14,6 @@
 #include "trace/trace.h"
 #include "trace/writer.h"
 
-#pragma weak tg_report_finish
-#pragma weak tg_live_end
-
 struct para {
     char text[4096];
     size_t len;

@@ -18,13 +18,6 @@
 #include "trace/trace.h"
 #include "tui/tui.h"
 
-/* The report's names and text (report_core.c) may not be built yet. */
-#pragma weak rp_new
-#pragma weak rp_summary
-#pragma weak rp_text_finding
-#pragma weak rp_told_by_deadlock
-#pragma weak tg_report_free
-
 static const char usage[] =
     "usage: tangle view [OPTIONS] TRACE\n"
     "\n"
@@ -68,13 +61,13 @@ static void render_finding(struct tg_report *rep, const struct tg_finding *f,
             tf->addrs[tf->naddrs++] = f->objs[i].addr;
     if (f->kind == TG_FIND_RACE && tf->naddrs == 0 && f->mem.addr)
         tf->addrs[tf->naddrs++] = f->mem.addr;
-    if (rep != NULL && rp_summary != NULL)
+    if (rep != NULL)
         rp_summary(rep, f, summary, sizeof summary);
     else
         snprintf(summary, sizeof summary, "%s (%s)", tg_finding_kind_name(f->kind),
                  tg_finding_sub_name(f->kind, f->sub));
     tf->summary = strdup(summary);
-    if (rep != NULL && rp_text_finding != NULL) {
+    if (rep != NULL) {
         FILE *m = open_memstream(&text, &textlen);
         if (m != NULL) {
             rp_text_finding(rep, f, m);
@@ -135,7 +128,7 @@ static void found_sync(struct found *fd, struct tg_tui_live *ui)
         for (size_t i = 0; i < fd->n; i++)
             all[i] = fd->v[i].f;
         for (size_t i = 0; i < fd->n; i++)
-            if (rp_told_by_deadlock == NULL || !rp_told_by_deadlock(all[i], all, fd->n))
+            if (!rp_told_by_deadlock(all[i], all, fd->n))
                 keep[n++] = fd->v[i];
         qsort(keep, n, sizeof *keep, cmp_found);
         for (size_t i = 0; i < n; i++)
@@ -160,8 +153,6 @@ static void found_free(struct found *fd)
 
 static struct tg_report *quiet_report(struct tg_trace *t, struct tg_symbols *s)
 {
-    if (rp_new == NULL)
-        return NULL;
     struct tg_report *r = rp_new(t, s);
     if (r != NULL) {
         r->color = false;
@@ -329,7 +320,7 @@ int tg_cmd_view(int argc, char **argv)
     }
     v.syms = tg_symbols_new(v.trace);
     status = run_view(&v, v.path, no_color);
-    if (v.rep != NULL && tg_report_free != NULL)
+    if (v.rep != NULL)
         tg_report_free(v.rep);
     found_free(&v.found);
     tg_analysis_free(v.analysis);
@@ -448,7 +439,7 @@ void tg_live_free(struct tg_live *l)
     if (l == NULL)
         return;
     close_view(l);
-    if (l->rep != NULL && tg_report_free != NULL)
+    if (l->rep != NULL)
         tg_report_free(l->rep);
     found_free(&l->found);
     free(l->output);
