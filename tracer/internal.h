@@ -110,6 +110,8 @@ struct tg_global {
     unsigned depth;             /* TANGLE_STACK_DEPTH */
     bool verbose;               /* TANGLE_VERBOSE: say why tracing is off */
     bool prefault;              /* TANGLE_PREFAULT: populate chunks ahead */
+    bool no_records;            /* tg_tracer_no_trace(): lock hooks only
+                                   notify the race runtime */
     pid_t pid;                  /* to tell a vfork child from us */
     uintptr_t text_lo, text_hi; /* libtangle.so's code: frames to skip */
     uint64_t failures;          /* things tangle could not do (counted) */

@@ -198,6 +198,7 @@ static void tg_init(void)
          * where they would be written), hooks and sync notifications on;
          * no stack walks for ids nobody keeps */
         tg_g.depth = 0;
+        tg_g.no_records = true;
 #if defined(__x86_64__) || defined(__i386__)
         tg_g.clock = TG_CLOCK_TSC;
 #endif
