@@ -129,9 +129,6 @@ static double hot_emit_loop(const char *path, uint64_t n)
     return dt * 1e9 / (double)n;
 }
 
-/* WARM: the file is grown and its pages faulted in before the clock starts,
- * so the loop measures the fast path alone; otherwise every 4 KiB page of
- * trace costs a page fault (cheap on bare metal, dear in some VMs). */
 /* The same 16-byte records stored into an ordinary, faulted-in buffer of
  * the same size: what any logger pays for the memory traffic. */
 static double store_loop(uint64_t n)
@@ -154,6 +151,9 @@ static double store_loop(uint64_t n)
     return dt * 1e9 / (double)n;
 }
 
+/* WARM: the file is grown and its pages faulted in before the clock starts,
+ * so the loop measures the fast path alone; otherwise every 4 KiB page of
+ * trace costs a page fault (cheap on bare metal, dear in some VMs). */
 static double emit_loop(const char *path, uint64_t n, bool read_clock, bool warm)
 {
     static struct tg_writer w;

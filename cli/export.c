@@ -522,15 +522,16 @@ int tg_cmd_export(int argc, char **argv)
         switch (c) {
         case 'c': chrome = true; break;
         case 'o': outpath = optarg; break;
-        case 'h': fputs(usage, stdout); return tg_cli_flush_stdout();
+        case 'h': return tg_cli_help(usage);
         default: return TG_STATUS_USAGE;
         }
     }
     if (!chrome)
         return tg_cli_usage_error("export", "say which format: --chrome");
-    if (optind + 1 != argc)
-        return tg_cli_usage_error("export", optind >= argc ? "no TRACE given" : "one TRACE only");
-    const char *path = argv[optind];
+    const char *path;
+    int bad = tg_cli_trace_operand("export", argc, argv, &path);
+    if (bad)
+        return bad;
 
     struct exporter e = { .first = true };
     int status = tg_cli_open_trace(path, 0, &e.trace);

@@ -259,7 +259,7 @@ static void idle_wait(struct tg_run *r, int ms)
     /* the live view's keys wake it too: a key is answered at once */
     struct pollfd p[2] = { { .fd = r->pidfd, .events = POLLIN },
                            { .fd = STDIN_FILENO, .events = POLLIN } };
-    bool live = r->trace && tg_run_session_live(r);
+    bool live = tg_run_session_live(r);
 
     if (r->pidfd >= 0 && !r->reaped)
         poll(p, live ? 2 : 1, ms);

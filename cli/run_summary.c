@@ -122,7 +122,7 @@ static void describe_trace(const struct tg_run *r, const struct tg_u64map *locks
     struct tg_trace_summary sum;
     char ev[32], bytes[32], lost[32];
     uint32_t running = 0;
-    size_t nlocks = locks->len + (locks->has_zero ? 1 : 0);
+    size_t nlocks = tg_u64map_len(locks);
 
     tg_trace_summary(r->trace, &sum);
     running = count_survivors(r, sum.processes);

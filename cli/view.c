@@ -292,13 +292,13 @@ int tg_cmd_view(int argc, char **argv)
         switch (c) {
         case 'f': v.follow = true; break;
         case OPT_NO_COLOR: no_color = true; break;
-        case 'h': fputs(usage, stdout); return tg_cli_flush_stdout();
+        case 'h': return tg_cli_help(usage);
         default: return TG_STATUS_USAGE;
         }
     }
-    if (optind + 1 != argc)
-        return tg_cli_usage_error("view", optind >= argc ? "no TRACE given" : "one TRACE only");
-    v.path = argv[optind];
+    int bad = tg_cli_trace_operand("view", argc, argv, &v.path);
+    if (bad)
+        return bad;
 
     int status;
     if (v.follow) {

@@ -75,14 +75,14 @@ struct lock_call {
 static inline __attribute__((always_inline))
 struct lock_call lock_begin(struct tg_thread *t, const void *frame)
 {
+    struct lock_call c = { 0, 0 };
+    if (TG_UNLIKELY(tg_g.no_records))
+        return c;               /* lock_finish records nothing either */
     tg_busy(t);
     /* the clock first: its latency (tens of cycles in a VM) overlaps the
      * stack walk */
-    struct lock_call c = { 0, 0 };
-    if (TG_LIKELY(!tg_g.no_records)) {
-        c.tick = tg_now();
-        c.stack = TG_STACK_AT(t, frame);
-    }
+    c.tick = tg_now();
+    c.stack = TG_STACK_AT(t, frame);
     tg_idle(t);
     return c;
 }

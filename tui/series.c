@@ -140,14 +140,9 @@ static size_t block_le(const struct tg_series *s, uint64_t t)
     return lo ? lo - 1 : 0;
 }
 
-size_t tg_series_at(const struct tg_series *s, uint64_t t)
+/* The first index in [LO, HI) whose time is after T (HI if none). */
+static size_t first_after(const struct tg_series *s, size_t lo, size_t hi, uint64_t t)
 {
-    if (s->n == 0 || s->base[0] > t)
-        return SIZE_MAX;
-    size_t b = block_le(s, t);
-    size_t lo = b << TG_SERIES_SHIFT, hi = lo + TG_SERIES_BLOCK;   /* first with ts > t */
-    if (hi > s->n)
-        hi = s->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (tg_series_ts(s, mid) <= t)
@@ -155,7 +150,15 @@ size_t tg_series_at(const struct tg_series *s, uint64_t t)
         else
             hi = mid;
     }
-    return lo - 1;
+    return lo;
+}
+
+size_t tg_series_at(const struct tg_series *s, uint64_t t)
+{
+    if (s->n == 0 || s->base[0] > t)
+        return SIZE_MAX;
+    size_t lo = block_le(s, t) << TG_SERIES_SHIFT, hi = lo + TG_SERIES_BLOCK;
+    return first_after(s, lo, hi < s->n ? hi : s->n, t) - 1;
 }
 
 size_t tg_series_first_from(const struct tg_series *s, uint64_t t)
@@ -250,15 +253,7 @@ size_t tg_series_at_from(const struct tg_series *s, uint64_t t, size_t hint)
         step *= 2;
     }
     size_t hi = lo + step < s->n ? lo + step : s->n;    /* ts(hi) > t, or hi == n */
-    lo++;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (tg_series_ts(s, mid) <= t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo - 1;
+    return first_after(s, lo + 1, hi, t) - 1;
 }
 
 void tg_series_time_hint(const struct tg_series *s, uint64_t a, uint64_t b, uint64_t end,
