@@ -44,6 +44,17 @@ static void race_fix(struct tg_report *r, const struct tg_finding *f, char *buf,
              mem);
 }
 
+/* "func (thread)", or the one of them there is when they are the same. */
+static void who(struct tg_report *r, const char *fn, uint32_t thread, char *buf, size_t len)
+{
+    const char *name = rp_thread_name(r, thread);
+
+    if (!fn || strcmp(fn, name) == 0)
+        snprintf(buf, len, "%s", fn ? fn : name);
+    else
+        snprintf(buf, len, "%s (%s)", fn, name);
+}
+
 const char *rp_fix(struct tg_report *r, const struct tg_finding *f, char *buf, size_t len)
 {
     char a[512], c[512];
@@ -60,13 +71,20 @@ const char *rp_fix(struct tg_report *r, const struct tg_finding *f, char *buf, s
     if (lock_cycle && f->nsteps == 2) {
         const struct tg_step *s1 = &f->steps[1];
         const char *fn0 = site_function(r, f, s0->stack), *fn1 = site_function(r, f, s1->stack);
-        char who0[256], who1[256];
-        snprintf(who0, sizeof who0, "%s%s%s%s", fn0 ? fn0 : "", fn0 ? " (" : "",
-                 rp_thread_name(r, s0->thread), fn0 ? ")" : "");
-        snprintf(who1, sizeof who1, "%s%s%s%s", fn1 ? fn1 : "", fn1 ? " (" : "",
-                 rp_thread_name(r, s1->thread), fn1 ? ")" : "");
+        char who0[256], who1[256], site0[512], site1[512];
+        who(r, fn0, s0->thread, who0, sizeof who0);
+        who(r, fn1, s1->thread, who1, sizeof who1);
         rp_obj_name(r, f, s0->held.obj, a, sizeof a);
         rp_obj_name(r, f, s0->obj, c, sizeof c);
+        if (fn0 && strcmp(rp_site(r, f->process, s0->stack, site0, sizeof site0),
+                          rp_site(r, f->process, s1->stack, site1, sizeof site1)) == 0) {
+            /* one function, two orders: transfer(from, to) called both ways */
+            snprintf(buf, len, "%s takes its two locks in the order its callers pass them, and "
+                     "they pass %s and %s both ways; take them in one fixed order inside %s "
+                     "(by address or by an id, for example), or hold only one at a time",
+                     fn0, a, c, fn0);
+            return buf;
+        }
         snprintf(buf, len, "take %s and %s in one order everywhere: %s takes %s then %s, but %s "
                  "takes %s then %s; make %s take %s first too, or hold only one of them at a time",
                  a, c, who0, a, c, who1, c, a, fn1 ? fn1 : who1, a);

@@ -149,6 +149,45 @@ const char *rp_mem_name(struct tg_report *r, const struct tg_finding *f, char *b
     return buf;
 }
 
+/* Whether another object of F is called NAME too: two heap locks made by the
+ * same code ("mutex initialised at open_account bank.c:7"), as in the
+ * classic transfer(from, to) inversion. Globals never are. */
+static bool named_alike(struct tg_report *r, const struct tg_finding *f, uint32_t obj,
+                        const char *name)
+{
+    const struct tg_obj_ref *o = &f->objs[obj];
+    char other[512];
+
+    if (o->kind == TG_OBJ_THREAD || o->kind == TG_OBJ_MEMORY ||
+        rp_obj_global(r, o, other, sizeof other))
+        return false;
+    for (uint32_t i = 0; i < f->nobjs; i++) {
+        const struct tg_obj_ref *p = &f->objs[i];
+        if (i == obj || p->kind != o->kind || p->mtype != o->mtype ||
+            (p->addr == o->addr && p->process == o->process))
+            continue;
+        tg_symbols_object_name(r->syms, p->process, p->addr, rp_obj_kind(p),
+                               p->site_stack, !p->site_is_init, other, sizeof other);
+        if (strcmp(other, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* "mutex initialised at f a.c:7" -> "mutex 0x55d0c0a2b2a0 initialised at
+ * f a.c:7": the address after the kind, where a debugger user looks. */
+static void with_address(const struct tg_obj_ref *o, char *buf, size_t len)
+{
+    const char *kind = rp_obj_kind(o);
+    size_t k = strlen(kind);
+    char rest[512];
+
+    if (strncmp(buf, kind, k) != 0 || buf[k] != ' ')
+        k = strlen(buf);
+    snprintf(rest, sizeof rest, "%s", buf + k);
+    snprintf(buf + k, len - k, " 0x%" PRIx64 "%s", o->addr, rest);
+}
+
 const char *rp_obj_name(struct tg_report *r, const struct tg_finding *f, uint32_t obj,
                         char *buf, size_t len)
 {
@@ -169,10 +208,14 @@ const char *rp_obj_name(struct tg_report *r, const struct tg_finding *f, uint32_
     }
     if (o->kind == TG_OBJ_MEMORY)
         return rp_mem_name(r, f, buf, len);
-    if (r->syms)
-        return tg_symbols_object_name(r->syms, o->process, o->addr, rp_obj_kind(o),
-                                      o->site_stack, !o->site_is_init, buf, len);
-    snprintf(buf, len, "%s 0x%" PRIx64, rp_obj_kind(o), o->addr);
+    if (!r->syms) {
+        snprintf(buf, len, "%s 0x%" PRIx64, rp_obj_kind(o), o->addr);
+        return buf;
+    }
+    tg_symbols_object_name(r->syms, o->process, o->addr, rp_obj_kind(o),
+                           o->site_stack, !o->site_is_init, buf, len);
+    if (named_alike(r, f, obj, buf))
+        with_address(o, buf, len);
     return buf;
 }
 
@@ -449,7 +492,11 @@ long rp_finding_words(struct tg_report *r, const struct tg_finding *f, char ***o
     char name[512];
 
     for (uint32_t i = 0; i < f->nobjs; i++) {
+        const struct tg_obj_ref *o = &f->objs[i];
         word(&ws, rp_obj_name(r, f, i, name, sizeof name));
+        if (r->syms && o->kind != TG_OBJ_THREAD && o->kind != TG_OBJ_MEMORY)
+            word(&ws, tg_symbols_object_name(r->syms, o->process, o->addr, rp_obj_kind(o),
+                                             o->site_stack, !o->site_is_init, name, sizeof name));
         if (f->objs[i].kind != TG_OBJ_MEMORY && rp_obj_global(r, &f->objs[i], name, sizeof name))
             word(&ws, name);
     }

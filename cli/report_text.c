@@ -4,6 +4,7 @@
  * created, a two-column scenario for lock cycles, and the usual fix.
  * Colour only when report.c decided so (a terminal, no NO_COLOR). */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/report_int.h"
@@ -213,6 +214,50 @@ static void creation_sites(struct tg_report *r, const struct tg_finding *f, FILE
     }
 }
 
+/* What a scenario cell calls OBJ: its name, or "L<k>" (ALIAS) by order of
+ * first appearance among the cells, when the names are too long for
+ * columns (heap locks: "mutex 0x55d0c0a2b2a0 initialised at f a.c:7"). */
+static const char *cell_name(struct tg_report *r, const struct tg_finding *f, uint32_t obj,
+                             bool alias, char *buf, size_t len)
+{
+    if (!alias)
+        return rp_obj_name(r, f, obj, buf, len);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < 2 * f->nsteps; i++) {
+        const struct tg_step *s = &f->steps[i % f->nsteps];
+        uint32_t o = i < f->nsteps ? s->held.obj : s->obj;
+        bool seen = false;
+        for (uint32_t j = 0; j < i && !seen; j++) {
+            const struct tg_step *t = &f->steps[j % f->nsteps];
+            seen = (j < f->nsteps ? t->held.obj : t->obj) == o;
+        }
+        if (!seen)
+            k++;
+        if (o == obj)
+            break;
+    }
+    snprintf(buf, len, "L%" PRIu32, k);
+    return buf;
+}
+
+/* The widest scenario column: the longest cell or thread name, plus a gap. */
+static int column_width(struct tg_report *r, const struct tg_finding *f, bool alias)
+{
+    char name[512];
+    int width = 12;
+
+    for (uint32_t i = 0; i < f->nsteps; i++) {
+        const struct tg_step *s = &f->steps[i];
+        int w = (int)strlen(rp_thread_name(r, s->thread));
+        width = w > width ? w : width;
+        w = (int)strlen(cell_name(r, f, s->obj, alias, name, sizeof name)) + 12;
+        width = w > width ? w : width;
+        w = (int)strlen(cell_name(r, f, s->held.obj, alias, name, sizeof name)) + 12;
+        width = w > width ? w : width;
+    }
+    return width + 4;
+}
+
 /* lockdep's "Possible unsafe locking scenario", one column per thread. */
 static void scenario(struct tg_report *r, const struct tg_finding *f, FILE *out)
 {
@@ -227,20 +272,14 @@ static void scenario(struct tg_report *r, const struct tg_finding *f, FILE *out)
     for (uint32_t i = 0; i < n; i++)
         if (f->steps[i].wait != TG_WAIT_LOCK || f->steps[i].held.obj == TG_NO_OBJ)
             return;
-    /* column width: the longest cell, at least the thread's name */
-    int width = 12;
-    for (uint32_t i = 0; i < n; i++) {
-        const struct tg_step *s = &f->steps[i];
-        int w = (int)strlen(rp_thread_name(r, s->thread));
-        width = w > width ? w : width;
-        w = (int)strlen(rp_obj_name(r, f, s->obj, name, sizeof name)) + 12;
-        width = w > width ? w : width;
-        w = (int)strlen(rp_obj_name(r, f, s->held.obj, name, sizeof name)) + 12;
-        width = w > width ? w : width;
+    bool alias = false;
+    int width = column_width(r, f, false);
+    if (width * (int)n > 120 && n > 1) {
+        alias = true;             /* long names: short labels, explained below */
+        width = column_width(r, f, true);
+        if (width * (int)n > 120)
+            return;               /* would not fit a terminal: the steps above say it */
     }
-    width += 4;
-    if (width * (int)n > 120 && n > 1)
-        return;                   /* would not fit a terminal: the steps above say it */
 
     fprintf(out, "\n  %s:\n\n", f->kind == TG_FIND_LOCK_ORDER ? "Possible unsafe locking scenario"
                                                                : "What happened");
@@ -259,11 +298,25 @@ static void scenario(struct tg_report *r, const struct tg_finding *f, FILE *out)
             uint8_t mode = phase == 0 ? s->held.mode : s->mode;
             snprintf(cell, sizeof cell, "%s(%s);",
                      mode == TG_MODE_READ ? "read_lock" : mode == TG_MODE_WRITE ? "write_lock" : "lock",
-                     rp_obj_name(r, f, obj, name, sizeof name));
+                     cell_name(r, f, obj, alias, name, sizeof name));
             fprintf(out, "        %*s%s\n", width * (int)i, "", cell);
         }
     }
     fprintf(out, "\n        %s*** DEADLOCK ***%s\n", ink(r, P_BANNER), ink(r, P_OFF));
+    if (!alias)
+        return;
+    fputc('\n', out);
+    for (uint32_t i = 0, k = 0; i < 2 * n; i++) {
+        const struct tg_step *s = &f->steps[i % n];
+        uint32_t obj = i < n ? s->held.obj : s->obj;
+        char label[16];
+        if (strtoul(cell_name(r, f, obj, true, label, sizeof label) + 1, NULL, 10) == k + 1) {
+            k++;           /* each label once, in order */
+            fprintf(out, "        %s = ", label);
+            lock_ref(r, f, obj, out);
+            fputc('\n', out);
+        }
+    }
 }
 
 /* TEXT and a full stop after COL columns already used, wrapped at 80,
@@ -286,7 +339,67 @@ static void wrapped(const char *text, size_t col, FILE *out)
     fputs(".\n", out);
 }
 
-void rp_text_finding(struct tg_report *r, const struct tg_finding *f, FILE *out)
+/* Lock names along a cycle, painted, with arrows: the lock of step FROM's
+ * hold (or request) through step TO's request. A long run shows its first
+ * and last names around "… N more …". */
+static void chain_names(struct tg_report *r, const struct tg_finding *f, uint32_t from,
+                        uint32_t to, FILE *out)
+{
+    uint32_t n = to - from + 2, head = 8, tail = 4;
+
+    for (uint32_t k = 0; k < n; k++) {
+        if (n > head + tail + 1 && k == head) {
+            fprintf(out, " → … %" PRIu32 " more …", n - head - tail);
+            k = n - tail - 1;
+            continue;
+        }
+        const struct tg_step *s = &f->steps[from + (k < n - 1 ? k : k - 1)];
+        uint32_t obj = k == n - 1 ? s->obj : (s->held.obj != TG_NO_OBJ ? s->held.obj : s->obj);
+        if (k)
+            fputs(" → ", out);
+        lock_ref(r, f, obj, out);
+    }
+}
+
+static bool cycle_kind(const struct tg_finding *f)
+{
+    return f->kind == TG_FIND_LOCK_ORDER ||
+           (f->kind == TG_FIND_DEADLOCK && f->sub == TG_DEADLOCK_CYCLE);
+}
+
+/* Step B does what step A did: the same thread taking a lock while holding
+ * one, from the same code (hand over hand down a chain). */
+static bool same_move(const struct tg_step *a, const struct tg_step *b)
+{
+    return a->thread == b->thread && a->role == b->role && a->wait == b->wait &&
+           a->event == b->event && a->mode == b->mode && a->stack == b->stack &&
+           a->held.stack == b->held.stack && a->held.mode == b->held.mode &&
+           a->nothers == b->nothers;
+}
+
+/* The steps of F, each in full, except that in a cycle a run of three or
+ * more steps making the same move is its first step and one line for the
+ * rest: a 10,000-lock chain reads as two paragraphs, not 10,000. */
+static void steps_text(struct tg_report *r, const struct tg_finding *f, FILE *out)
+{
+    for (uint32_t i = 0; i < f->nsteps; i++) {
+        step_text(r, f, &f->steps[i], f->kind == TG_FIND_RACE && i > 0, out);
+        uint32_t j = i;
+        while (cycle_kind(f) && j + 1 < f->nsteps && same_move(&f->steps[i], &f->steps[j + 1]))
+            j++;
+        if (j - i < 2)
+            continue;
+        fputs("\n  ", out);
+        thread_ref(r, f->steps[i].thread, out);
+        fprintf(out, " did the same for the next %" PRIu32 " locks, from the same places:\n    ",
+                j - i);
+        chain_names(r, f, i + 1, j, out);
+        fputc('\n', out);
+        i = j;
+    }
+}
+
+static void render(struct tg_report *r, const struct tg_finding *f, FILE *out)
 {
     char buf[2048];
 
@@ -300,19 +413,10 @@ void rp_text_finding(struct tg_report *r, const struct tg_finding *f, FILE *out)
         fprintf(out, "  in process %" PRIu32 " (%s)\n", pi->pid, pi->cmdline ? pi->cmdline : "?");
     if (rp_cycle(r, f, buf, sizeof buf)[0]) {
         fputs("  ", out);
-        /* the names painted one by one */
-        for (uint32_t i = 0; i <= f->nsteps; i++) {
-            const struct tg_step *s = &f->steps[i % f->nsteps];
-            uint32_t obj = i == f->nsteps ? f->steps[f->nsteps - 1].obj
-                                          : (s->held.obj != TG_NO_OBJ ? s->held.obj : s->obj);
-            if (i)
-                fputs(" → ", out);
-            lock_ref(r, f, obj, out);
-        }
+        chain_names(r, f, 0, f->nsteps - 1, out);
         fputc('\n', out);
     }
-    for (uint32_t i = 0; i < f->nsteps; i++)
-        step_text(r, f, &f->steps[i], f->kind == TG_FIND_RACE && i > 0, out);
+    steps_text(r, f, out);
     creation_sites(r, f, out);
     scenario(r, f, out);
     if (rp_fix(r, f, buf, sizeof buf)[0]) {
@@ -320,5 +424,27 @@ void rp_text_finding(struct tg_report *r, const struct tg_finding *f, FILE *out)
         wrapped(buf, 7, out);
     }
     fprintf(out, "%s%s%s\n", ink(r, P_DIM), SEP, ink(r, P_OFF));
+}
+
+/* One write per finding: stderr is unbuffered (a long report was a write per
+ * fragment), and PROGRAM writes to the same stderr, so a report printed
+ * while it runs must not be cut by its lines. */
+void rp_text_finding(struct tg_report *r, const struct tg_finding *f, FILE *out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+
+    if (!m) {
+        render(r, f, out);
+        fflush(out);
+        return;
+    }
+    render(r, f, m);
+    if (fclose(m) == 0)
+        fwrite(text, 1, len, out);
+    else
+        render(r, f, out);
+    free(text);
     fflush(out);
 }
