@@ -123,6 +123,18 @@ static void thread_shown(const struct tg_tui_model *m, const struct tg_thr *t,
     }
 }
 
+/* What a slice of a lane shows besides its state, for wide zooms (the
+ * series' block tags): a thread's shown object, a lock's payload. */
+static uint64_t thread_tag(const void *ctx, size_t i)
+{
+    return tg_pay_shown(&((const struct tg_thr *)ctx)->pay[i]);
+}
+
+static uint64_t lock_tag(const void *ctx, size_t i)
+{
+    return ((const struct tg_lk *)ctx)->pay[i].v;
+}
+
 static int thread_push(struct tg_tui_model *m, struct tg_thr *t, uint64_t ts, unsigned kind,
                        uint32_t obj, uint32_t stack, unsigned result, bool timed)
 {
@@ -139,6 +151,8 @@ static int thread_push(struct tg_tui_model *m, struct tg_thr *t, uint64_t ts, un
         .shown_res = tg_pay_id(shown) | (result & 15u) << 24 | (timed ? 1u << 28 : 0u),
         .stack = stack,
     };
+    if (tg_series_tag_due(&t->ser) && tg_series_seal_tags(&t->ser, thread_tag, t) < 0)
+        return -ENOMEM;
     t->cur_state = state;
     t->cur_shown = shown;
     t->pub.nsegs = t->ser.n;
@@ -193,6 +207,8 @@ static int lock_push(struct tg_tui_model *m, struct tg_lk *l, uint64_t ts, uint3
     if (tg_series_push(&l->ser, ts, state) == SIZE_MAX)
         return -ENOMEM;
     l->pay[l->ser.n - 1] = tg_lp_make(l->owner, actor, waiters, holders);
+    if (tg_series_tag_due(&l->ser) && tg_series_seal_tags(&l->ser, lock_tag, l) < 0)
+        return -ENOMEM;
     return 0;
 }
 
@@ -317,6 +333,7 @@ static void sem_posted(struct tg_tui_model *m, struct tg_thr *t, uint32_t obj, u
         }
         memmove(&t->pend[i], &t->pend[i + 1], (t->npend - i - 1) * sizeof t->pend[0]);
         t->npend--;
+        tg_series_untag(&t->ser, from);
         for (size_t k = from; k < t->ser.n; k++) {
             if (t->ser.st[k] == TG_TUI_ST_RUN) {
                 tg_series_set_state(&t->ser, k, TG_TUI_ST_HOLD);
@@ -326,6 +343,7 @@ static void sem_posted(struct tg_tui_model *m, struct tg_thr *t, uint32_t obj, u
             }
         }
         tg_series_reseal(&t->ser);
+        tg_series_seal_tags(&t->ser, thread_tag, t);
         return;
     }
 }

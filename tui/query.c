@@ -190,14 +190,29 @@ static size_t representative(const struct tg_series *s, uint64_t a, uint64_t b, 
 
 typedef void (*fill_fn)(const struct tg_tui_model *m, size_t lane, size_t seg,
                         struct tg_tui_cell *c);
+typedef void (*tag_fill_fn)(uint64_t tag, struct tg_tui_cell *c);
+
+/* A slice spanning at least this many whole blocks of segments (512
+ * segments) is binned from the block sums (tg_series_time_coarse): its two
+ * partial blocks, counted pro rata to their time inside it, are then at
+ * most a fifth of it, and pro rata is close on lanes this busy. Narrower
+ * slices are exact. */
+#define COARSE_MIN_BLOCKS 8u
+
+struct lane_kind {
+    const uint8_t *rank;
+    unsigned nstates;
+    fill_fn fill;
+    tag_fill_fn fill_tag;
+};
 
 static void bin(const struct tg_tui_model *m, size_t lane, const struct tg_series *s,
-                const struct tg_marks *mk, const uint8_t *rank, unsigned nstates, fill_fn fill,
+                const struct tg_marks *mk, const struct lane_kind *k,
                 uint64_t t0, uint64_t step, struct tg_tui_cell *cells, size_t n)
 {
     uint64_t end = m->now;
     uint64_t dur[TG_SERIES_MAXSTATES];
-    size_t hint = SIZE_MAX;
+    size_t hint = SIZE_MAX, blk = SIZE_MAX;
 
     if (step == 0)
         step = 1;
@@ -211,18 +226,31 @@ static void bin(const struct tg_tui_model *m, size_t lane, const struct tg_serie
         if (bb <= a)
             bb = a + 1;     /* the last instant of the trace still shows */
         memset(dur, 0, sizeof dur);
-        size_t from = hint;
-        tg_series_time_hint(s, a, bb, end < bb ? bb : end, dur, &hint);
-        unsigned d = dominant(dur, rank, nstates);
+        size_t from = hint, blk_end = SIZE_MAX;
+        bool coarse = tg_series_time_coarse(s, a, bb, end < bb ? bb : end, COARSE_MIN_BLOCKS,
+                                            dur, &blk, &blk_end);
+        if (coarse)
+            hint = blk_end << TG_SERIES_SHIFT;      /* a segment at or before bb */
+        else
+            tg_series_time_hint(s, a, bb, end < bb ? bb : end, dur, &hint);
+        unsigned d = dominant(dur, k->rank, k->nstates);
         cell->state = (uint8_t)d;
-        for (unsigned k = 1; k < nstates; k++)
-            if (k != d && dur[k] > 0 && (cell->minor == 0 || rank[k] > rank[cell->minor]))
-                cell->minor = (uint8_t)k;
+        for (unsigned j = 1; j < k->nstates; j++)
+            if (j != d && dur[j] > 0 && (cell->minor == 0 || k->rank[j] > k->rank[cell->minor]))
+                cell->minor = (uint8_t)j;
         cell->mark = (uint8_t)tg_marks_in(mk, a, b);
-        if (d != 0) {
+        if (d == 0)
+            continue;
+        if (coarse) {
+            uint64_t tag;
+            cell->seg = tg_series_tagged(s, blk, blk_end, d, &tag);
+            if (cell->seg != SIZE_MAX)
+                k->fill_tag(tag, cell);
+            blk = blk_end;
+        } else {
             cell->seg = representative(s, a, bb, d, from);
             if (cell->seg != SIZE_MAX)
-                fill(m, lane, cell->seg, cell);
+                k->fill(m, lane, cell->seg, cell);
         }
     }
 }
@@ -233,28 +261,48 @@ static void fill_thread(const struct tg_tui_model *m, size_t lane, size_t seg,
     c->obj = tg_pay_shown(&m->thr[lane]->pay[seg]);
 }
 
-static void fill_lock(const struct tg_tui_model *m, size_t lane, size_t seg,
-                      struct tg_tui_cell *c)
+static void fill_thread_tag(uint64_t tag, struct tg_tui_cell *c)
 {
-    struct tg_lockpay p = m->lk[lane]->pay[seg];
+    c->obj = (uint32_t)tag;
+}
+
+static void fill_lock_pay(struct tg_lockpay p, struct tg_tui_cell *c)
+{
     c->obj = tg_lp_owner(p);
     c->count = (uint16_t)tg_lp_waiters(p);
     c->holders = (uint16_t)tg_lp_holders(p);
 }
 
+static void fill_lock(const struct tg_tui_model *m, size_t lane, size_t seg,
+                      struct tg_tui_cell *c)
+{
+    fill_lock_pay(m->lk[lane]->pay[seg], c);
+}
+
+static void fill_lock_tag(uint64_t tag, struct tg_tui_cell *c)
+{
+    fill_lock_pay((struct tg_lockpay){ tag }, c);
+}
+
+static const struct lane_kind thread_lanes = {
+    thread_rank, TG_TUI_ST_COUNT, fill_thread, fill_thread_tag,
+};
+static const struct lane_kind lock_lanes = {
+    lock_rank, TG_TUI_LK_COUNT, fill_lock, fill_lock_tag,
+};
+
 void tg_tui_model_bin_thread(const struct tg_tui_model *m, size_t lane, uint64_t t0,
                              uint64_t step, struct tg_tui_cell *cells, size_t n)
 {
     const struct tg_thr *t = m->thr[lane];
-    bin(m, lane, &t->ser, &t->marks, thread_rank, TG_TUI_ST_COUNT, fill_thread, t0, step,
-        cells, n);
+    bin(m, lane, &t->ser, &t->marks, &thread_lanes, t0, step, cells, n);
 }
 
 void tg_tui_model_bin_lock(const struct tg_tui_model *m, size_t lock, uint64_t t0,
                            uint64_t step, struct tg_tui_cell *cells, size_t n)
 {
     const struct tg_lk *l = m->lk[lock];
-    bin(m, lock, &l->ser, &l->marks, lock_rank, TG_TUI_LK_COUNT, fill_lock, t0, step, cells, n);
+    bin(m, lock, &l->ser, &l->marks, &lock_lanes, t0, step, cells, n);
 }
 
 /* ---- names ---- */

@@ -10,6 +10,28 @@ void tg_series_init(struct tg_series *s, unsigned nstates)
 {
     memset(s, 0, sizeof *s);
     s->nstates = nstates;
+    s->stride = 2 * nstates + (nstates + 7) / 8;
+}
+
+/* Makes room for the row of block B. */
+static int rows_grow(struct tg_series *s, size_t b)
+{
+    return tg_vec_grow((void **)&s->rows, &s->caprows, (b + 1) * s->stride, sizeof *s->rows);
+}
+
+static uint64_t *cum_row(struct tg_series *s, size_t b)
+{
+    return s->rows + b * s->stride;
+}
+
+static uint64_t *tag_row(const struct tg_series *s, size_t b)
+{
+    return s->rows + b * s->stride + s->nstates;
+}
+
+static uint8_t *off_row(const struct tg_series *s, size_t b)
+{
+    return (uint8_t *)(s->rows + b * s->stride + 2 * s->nstates);
 }
 
 void tg_series_free(struct tg_series *s)
@@ -17,7 +39,7 @@ void tg_series_free(struct tg_series *s)
     tg_vec_free(s->dt, s->capdt, sizeof *s->dt);
     tg_vec_free(s->st, s->capst, sizeof *s->st);
     tg_vec_free(s->base, s->capbase, sizeof *s->base);
-    tg_vec_free(s->cum, s->capcum, sizeof *s->cum);
+    tg_vec_free(s->rows, s->caprows, sizeof *s->rows);
     free(s->wide);
     memset(s, 0, sizeof *s);
 }
@@ -28,7 +50,8 @@ void tg_series_shrink(struct tg_series *s)
     tg_vec_shrink((void **)&s->st, &s->capst, s->n, sizeof *s->st);
     tg_vec_shrink((void **)&s->base, &s->capbase, (s->n + TG_SERIES_BLOCK - 1) / TG_SERIES_BLOCK,
                   sizeof *s->base);
-    tg_vec_shrink((void **)&s->cum, &s->capcum, s->ncum * s->nstates, sizeof *s->cum);
+    size_t nrows = s->ncum > s->ntag ? s->ncum : s->ntag;
+    tg_vec_shrink((void **)&s->rows, &s->caprows, nrows * s->stride, sizeof *s->rows);
 }
 
 uint64_t tg_series_wide_ts(const struct tg_series *s, size_t i)
@@ -44,23 +67,23 @@ uint64_t tg_series_wide_ts(const struct tg_series *s, size_t i)
     return lo < s->nwide && s->wide[lo].i == i ? s->wide[lo].ts : s->base[i >> TG_SERIES_SHIFT];
 }
 
-/* Brings cum[] up to date: entry b needs every segment below b*BLOCK closed,
+/* Brings the rows' sums up to date: row b needs every segment below b*BLOCK closed,
  * i.e. segment b*BLOCK must exist. */
 static int series_seal(struct tg_series *s)
 {
     unsigned ns = s->nstates;
 
     if (s->ncum == 0) {
-        if (tg_vec_grow((void **)&s->cum, &s->capcum, ns, sizeof(uint64_t)) < 0)
+        if (rows_grow(s, 0) < 0)
             return -ENOMEM;
-        memset(s->cum, 0, ns * sizeof(uint64_t));
+        memset(cum_row(s, 0), 0, ns * sizeof(uint64_t));
         s->ncum = 1;
     }
     while (s->ncum * TG_SERIES_BLOCK < s->n) {
         size_t b = s->ncum;
-        if (tg_vec_grow((void **)&s->cum, &s->capcum, (b + 1) * ns, sizeof(uint64_t)) < 0)
+        if (rows_grow(s, b) < 0)
             return -ENOMEM;
-        uint64_t *prev = s->cum + (b - 1) * ns, *cur = s->cum + b * ns;
+        uint64_t *prev = cum_row(s, b - 1), *cur = cum_row(s, b);
         memcpy(cur, prev, ns * sizeof(uint64_t));
         uint64_t t = tg_series_ts(s, (b - 1) * TG_SERIES_BLOCK);
         for (size_t i = (b - 1) * TG_SERIES_BLOCK; i < b * TG_SERIES_BLOCK; i++) {
@@ -118,6 +141,37 @@ int tg_series_set_state(struct tg_series *s, size_t i, unsigned state)
     size_t first_stale = i / TG_SERIES_BLOCK + 1;
     if (s->ncum > first_stale)
         s->ncum = first_stale;
+    tg_series_untag(s, i);
+    return 0;
+}
+
+void tg_series_untag(struct tg_series *s, size_t i)
+{
+    if (s->ntag > i / TG_SERIES_BLOCK)
+        s->ntag = i / TG_SERIES_BLOCK;
+}
+
+int tg_series_seal_tags(struct tg_series *s, tg_series_tag_fn fn, const void *ctx)
+{
+    const unsigned ns = s->nstates;
+
+    while (tg_series_tag_due(s)) {
+        size_t b = s->ntag;
+        if (rows_grow(s, b) < 0)
+            return -ENOMEM;
+        uint8_t *off = off_row(s, b);
+        uint64_t *tag = tag_row(s, b);
+        memset(off, TG_SERIES_UNTAGGED, ns);
+        memset(tag, 0, ns * sizeof *tag);
+        const uint8_t *st = s->st + b * TG_SERIES_BLOCK;
+        for (unsigned k = 0; k < TG_SERIES_BLOCK; k++) {
+            if (off[st[k]] != TG_SERIES_UNTAGGED)
+                continue;
+            off[st[k]] = (uint8_t)k;
+            tag[st[k]] = fn(ctx, b * TG_SERIES_BLOCK + k);
+        }
+        s->ntag = b + 1;
+    }
     return 0;
 }
 
@@ -159,6 +213,92 @@ size_t tg_series_at(const struct tg_series *s, uint64_t t)
         return SIZE_MAX;
     size_t lo = block_le(s, t) << TG_SERIES_SHIFT, hi = lo + TG_SERIES_BLOCK;
     return first_after(s, lo, hi < s->n ? hi : s->n, t) - 1;
+}
+
+/* The last block whose first time is <= T, galloping forward from block
+ * HINT when it starts at or before T. */
+static size_t block_le_from(const struct tg_series *s, uint64_t t, size_t hint)
+{
+    size_t nb = (s->n + TG_SERIES_BLOCK - 1) >> TG_SERIES_SHIFT;
+    if (hint >= nb || s->base[hint] > t)
+        return block_le(s, t);
+    size_t lo = hint, step = 1;
+    while (lo + step < nb && s->base[lo + step] <= t) {
+        lo += step;
+        step *= 2;
+    }
+    size_t hi = lo + step < nb ? lo + step : nb;    /* base[hi] > t, or hi == nb */
+    while (lo + 1 < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->base[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Adds the part of block B's time per state that falls in [a, b). */
+static void block_part(const struct tg_series *s, size_t blk, uint64_t a, uint64_t b,
+                       uint64_t *dur)
+{
+    const unsigned ns = s->nstates;
+    uint64_t lo = s->base[blk], hi = s->base[blk + 1];
+    uint64_t from = a > lo ? a : lo, to = b < hi ? b : hi;
+    if (to <= from || hi <= lo)
+        return;
+    const uint64_t *c0 = tg_series_cum(s, blk), *c1 = tg_series_cum(s, blk + 1);
+    for (unsigned k = 0; k < ns; k++) {
+        uint64_t d = c1[k] - c0[k];
+        if (d != 0)
+            dur[k] += (uint64_t)((unsigned __int128)d * (to - from) / (hi - lo));
+    }
+}
+
+bool tg_series_time_coarse(const struct tg_series *s, uint64_t a, uint64_t b, uint64_t end,
+                           unsigned minblocks, uint64_t *dur, size_t *blk, size_t *blk_end)
+{
+    /* blocks usable: summed (cum[b + 1] valid) and tagged */
+    size_t usable = s->ncum > 0 ? s->ncum - 1 : 0;
+    if (s->ntag < usable)
+        usable = s->ntag;
+    if (b <= a || usable < (size_t)minblocks + 2)
+        return false;
+    /* [lo, hi): the part the usable blocks cover */
+    uint64_t lo = a < s->base[0] ? s->base[0] : a, hi = b < s->base[usable] ? b : s->base[usable];
+    if (hi <= lo)
+        return false;
+    size_t ba = block_le_from(s, lo, *blk), bb = block_le_from(s, hi - 1, ba);
+    if (bb - ba < (size_t)minblocks + 1)
+        return false;
+    const unsigned ns = s->nstates;
+    const uint64_t *c0 = tg_series_cum(s, ba + 1), *c1 = tg_series_cum(s, bb);
+    for (unsigned k = 0; k < ns; k++)
+        dur[k] += c1[k] - c0[k];
+    block_part(s, ba, lo, hi, dur);
+    block_part(s, bb, lo, hi, dur);
+    dur[0] += lo - a;                   /* before the lane's first segment */
+    if (b > hi) {                       /* the lane's last segments, exactly */
+        size_t hint = usable << TG_SERIES_SHIFT;
+        tg_series_time_hint(s, hi, b, end, dur, &hint);
+    }
+    *blk = ba;
+    *blk_end = bb;
+    return true;
+}
+
+size_t tg_series_tagged(const struct tg_series *s, size_t from, size_t to, unsigned state,
+                        uint64_t *tag)
+{
+    const unsigned ns = s->nstates;
+    for (size_t b = from; b <= to && b < s->ntag && state < ns; b++) {
+        uint8_t off = off_row(s, b)[state];
+        if (off != TG_SERIES_UNTAGGED) {
+            *tag = tag_row(s, b)[state];
+            return b * TG_SERIES_BLOCK + off;
+        }
+    }
+    return SIZE_MAX;
 }
 
 size_t tg_series_first_from(const struct tg_series *s, uint64_t t)
@@ -229,7 +369,7 @@ static void sum_closed(const struct tg_series *s, size_t p, size_t q, uint64_t *
     size_t to = q - qb * B <= B / 2 ? qb : qb + 1;      /* block edge at or after q's */
     if (to >= s->ncum)
         to = qb;
-    const uint64_t *hi = s->cum + to * ns, *lo = s->cum + from * ns;
+    const uint64_t *hi = tg_series_cum(s, to), *lo = tg_series_cum(s, from);
     for (unsigned k = 0; k < ns; k++)
         dur[k] += hi[k] - lo[k];
     if (from == pb)
@@ -298,5 +438,5 @@ void tg_series_time(const struct tg_series *s, uint64_t a, uint64_t b, uint64_t 
 size_t tg_series_memory(const struct tg_series *s)
 {
     return s->capdt * sizeof *s->dt + s->capst * sizeof *s->st + s->capbase * sizeof *s->base
-           + s->capcum * sizeof(uint64_t) + s->capwide * sizeof *s->wide;
+           + s->caprows * sizeof *s->rows + s->capwide * sizeof *s->wide;
 }

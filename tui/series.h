@@ -9,10 +9,19 @@
  * Times take 4 bytes a segment: each block of 64 segments keeps its first
  * time, each segment its distance from it; the rare segment more than 4.29 s
  * after its block's start (a lane idle that long) keeps its full time aside.
+ *
+ * Wide zooms read blocks, not segments: a slice spanning many blocks takes
+ * its time per state from the prefix sums of the blocks it covers, the two
+ * blocks at its ends counted pro rata, and its representative segment from
+ * a per-block table (the first segment of each state in the block and the
+ * caller's tag for it, e.g. the lock a thread holds). A frame of a whole
+ * trace then reads a few small arrays per lane instead of a page or more of
+ * segments per cell (tg_series_time_coarse, tg_series_tagged).
  */
 #ifndef TG_TUI_SERIES_H
 #define TG_TUI_SERIES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,14 +43,32 @@ struct tg_series {
     struct tg_series_wide *wide;
     size_t nwide, capwide;
     uint64_t last;              /* ts(n - 1) */
-    uint64_t *cum;              /* cum[b * nstates + s]: time in s over segments [0, b*BLOCK) */
-    size_t ncum, capcum;        /* cum[0..ncum) are valid */
-    unsigned nstates;
+    /* One row of `stride` words per block b, so that a wide slice reads a
+     * row at each end and nothing else:
+     *   words [0, nstates): time in each state over segments [0, b*BLOCK)
+     *     (valid for b < ncum);
+     *   words [nstates, 2*nstates): the caller's tag of the first segment
+     *     of each state in the block, and after them one byte per state:
+     *     that segment's offset in the block, TG_SERIES_UNTAGGED if none
+     *     (valid for b < ntag). */
+    uint64_t *rows;
+    size_t caprows, ncum, ntag;
+    unsigned nstates, stride;
 };
+
+#define TG_SERIES_UNTAGGED 0xffu
+
+/* The caller's tag of segment I (what a slice shows besides its state). */
+typedef uint64_t (*tg_series_tag_fn)(const void *ctx, size_t i);
 
 uint64_t tg_series_wide_ts(const struct tg_series *s, size_t i);
 
 /* The start time of segment I (< n). */
+static inline const uint64_t *tg_series_cum(const struct tg_series *s, size_t b)
+{
+    return s->rows + b * s->stride;
+}
+
 static inline uint64_t tg_series_ts(const struct tg_series *s, size_t i)
 {
     uint32_t d = s->dt[i];
@@ -58,6 +85,29 @@ size_t tg_series_push(struct tg_series *s, uint64_t ts, unsigned state);
  * again. */
 int tg_series_set_state(struct tg_series *s, size_t i, unsigned state);
 int tg_series_reseal(struct tg_series *s);
+/* Tags every whole block not tagged yet. Call after the tags of the
+ * segments pushed are final. */
+int tg_series_seal_tags(struct tg_series *s, tg_series_tag_fn fn, const void *ctx);
+static inline int tg_series_tag_due(const struct tg_series *s)
+{
+    return s->n >= (s->ntag + 1) * TG_SERIES_BLOCK;
+}
+/* The tag of segment I changed: its block is tagged again at the next
+ * tg_series_seal_tags. */
+void tg_series_untag(struct tg_series *s, size_t i);
+/* Wide zooms: adds the time in each state over [a, b) to DUR from block
+ * sums, the blocks at the ends counted pro rata to the part of their time
+ * inside the span — if at least MINBLOCKS whole blocks lie inside it. The
+ * lane's last segments, not in a sealed block yet, are summed exactly (for
+ * a lane that ends at END, as tg_series_time). Returns false, DUR
+ * untouched, otherwise. *BLK is a hint (SIZE_MAX at first, then the last
+ * call's *BLK_END); *BLK and *BLK_END get the first and last blocks used. */
+bool tg_series_time_coarse(const struct tg_series *s, uint64_t a, uint64_t b, uint64_t end,
+                           unsigned minblocks, uint64_t *dur, size_t *blk, size_t *blk_end);
+/* The first segment in STATE within tagged blocks FROM..TO, and its tag;
+ * SIZE_MAX if none. */
+size_t tg_series_tagged(const struct tg_series *s, size_t from, size_t to, unsigned state,
+                        uint64_t *tag);
 /* Index of the last segment starting at or before T; SIZE_MAX if none. */
 size_t tg_series_at(const struct tg_series *s, uint64_t t);
 /* Index of the first segment starting at or after T (n if none). */

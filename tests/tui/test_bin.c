@@ -223,3 +223,33 @@ Test(bin, long_idle_lanes_keep_exact_times)
     tg_tui_model_thread_time(m, 0, 0, ts + 10, got);
     cr_expect_eq(got[TG_TUI_ST_HOLD] + got[TG_TUI_ST_RUN], ts + 10);
 }
+
+/* A semaphore a thread held across thousands of segments is only known
+ * when it posts it: the segments are rewritten then, and a wide zoom (read
+ * from block rows) must show the semaphore as a narrow one does. */
+Test(bin, wide_zooms_show_a_semaphore_held_all_along)
+{
+    const uint64_t S = 0x5000;
+    start(m, 0, 1);
+    ev_p0(m, 1, 1, TG_EV_SEM_INIT, S, 1);
+    ev(m, 10, 1, TG_EV_SEM_ACQ, S);
+    uint64_t t = 100;
+    for (int i = 0; i < 20000; i++, t += 100) {
+        ev(m, t, 1, TG_EV_SLEEP_BEGIN, 0);
+        ev(m, t + 1, 1, TG_EV_SLEEP_END, 0);
+    }
+    ev(m, t, 1, TG_EV_SEM_POST, S);
+    tg_tui_model_set_now(m, t + 100);
+    struct tg_tui_cell wide[20], narrow[4];
+    uint64_t step = t / 20;         /* 1000 segments a cell */
+    tg_tui_model_bin_thread(m, 0, 0, step, wide, 20);
+    for (int c = 1; c < 19; c++) {
+        tg_tui_model_bin_thread(m, 0, (uint64_t)c * step, step / 4, narrow, 4);
+        cr_expect_eq(wide[c].state, TG_TUI_ST_HOLD, "cell %d", c);
+        cr_expect_eq(wide[c].state, narrow[0].state, "cell %d", c);
+        cr_assert_neq(wide[c].obj, TG_TUI_NONE, "cell %d", c);
+        cr_expect_eq(tg_tui_model_object(m, wide[c].obj)->addr, S, "cell %d", c);
+        cr_expect_eq(wide[c].obj, narrow[0].obj, "cell %d", c);
+        cr_expect_neq(wide[c].seg, SIZE_MAX);
+    }
+}
