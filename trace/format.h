@@ -1,4 +1,4 @@
-/* The tangle trace file format, version 1. Included by the writer (the
+/* The tangle trace file format, version 2. Included by the writer (the
  * preloaded tracer) and the reader alike; docs/trace-format.md explains it.
  *
  * One trace file holds a whole run: every process of the tree (fork children
@@ -20,8 +20,9 @@
 #include <stdint.h>
 
 #define TG_MAGIC            "TANGLETR"      /* 8 bytes, no NUL */
-#define TG_VERSION          1
-#define TG_MIN_READ_VERSION 1               /* oldest reader that can read this */
+#define TG_VERSION          2
+#define TG_MIN_READ_VERSION 2               /* oldest reader that can read this */
+#define TG_OLDEST_READ      2               /* oldest format this reader reads */
 #define TG_HEADER_SIZE      4096u
 #define TG_CHUNK_SIZE       65536u
 #define TG_CHUNK_MAGIC      0x4b4e4854u     /* "THNK" little-endian */
@@ -110,18 +111,62 @@ struct tg_chunk_header {
 _Static_assert(sizeof(struct tg_chunk_header) == 64, "chunk header is 64 bytes");
 #define TG_CHUNK_PAYLOAD (TG_CHUNK_SIZE - sizeof(struct tg_chunk_header))
 
-/* The event record: 16 bytes. Object addresses are 48-bit (x86-64 and
- * AArch64 user space). Payload slots, when the kind has some, follow it in
- * the same chunk (a record and its payload never straddle chunks). */
+/* Records. A stream's payload is a sequence of 4-byte-aligned records; the
+ * first byte tells which:
+ *
+ *   0x01..0x7f  a full record (struct tg_record, 16 bytes) of that kind,
+ *               followed by its payload slots, if the kind has some
+ *   0x80..0xbf  a short record (4 bytes): the same kind, arg, object and
+ *               stack as the full record remembered in slot (byte & 63),
+ *               `dt` ticks after the stream's previous event (bits 8-31)
+ *   0xff        padding (4 bytes), so that payload slots are 8-aligned
+ *
+ * A full record whose stack field has TG_STACK_REMEMBER set is remembered
+ * in its stream's 64-slot dictionary, in the slot its stack field names
+ * (the writer chooses: two ways per tg_dict_set, least recently used goes).
+ * The dictionary is empty at the start of every chunk, so a chunk reads on
+ * its own. An uncontended lock+unlock pair repeated at one call site is
+ * then two short records, 8 bytes, where two full records took 32
+ * (docs/trace-format.md).
+ *
+ * Object addresses are 48-bit (x86-64 and AArch64 user space). A record and
+ * its payload never straddle chunks. */
 struct tg_record {
-    uint32_t dt;                  /* ticks since the stream's current time base */
-    uint8_t  kind;                /* enum tg_event_kind */
+    uint8_t  kind;                /* enum tg_event_kind, < 0x80 */
     uint8_t  arg;                 /* kind-specific; tg_lockarg for lock events */
     uint16_t obj_hi;              /* object address bits 32..47 */
+    uint32_t dt;                  /* ticks since the stream's current time base */
     uint32_t obj_lo;              /* object address bits 0..31 */
-    uint32_t stack;               /* stack id, 0 = none */
+    uint32_t stack;               /* stack id (0 = none), dictionary slot and flag */
 };
 _Static_assert(sizeof(struct tg_record) == 16, "records are 16 bytes");
+
+/* The full record's stack field: bits 0-24 the stack id, bits 25-30 the
+ * dictionary slot and bit 31 the flag that remembers the record there. */
+#define TG_STACK_ID_LIMIT   (1u << 25)  /* stack ids are below it */
+#define TG_STACK_ID(field)  ((field) & (TG_STACK_ID_LIMIT - 1))
+#define TG_STACK_SLOT(field) (((field) >> 25) & 63u)
+#define TG_STACK_REMEMBER   0x80000000u
+#define TG_SHORT_TAG        0x80u
+#define TG_SHORT_MAX_TAG    0xbfu
+#define TG_DICT_SLOTS       64u
+#define TG_SHORT_DT_LIMIT   (1u << 24)
+#define TG_PAD_TAG          0xffu
+#define TG_PAD_WORD         0x000000ffu
+
+/* A remembered record's identity: kind, arg and the 48-bit object in one
+ * word (0 is never a record: kind 0 is NONE), and its stack id. */
+static inline uint64_t tg_dict_key(unsigned kind, unsigned arg, uint64_t obj)
+{
+    return (uint64_t)kind << 56 | (uint64_t)(arg & 0xffu) << 48 | (obj & 0xffffffffffffull);
+}
+
+/* The first of the two slots a record may be remembered in (even). */
+static inline unsigned tg_dict_set(uint64_t key, uint32_t stack)
+{
+    uint64_t h = key * 0x9e3779b97f4a7c15ull ^ (uint64_t)stack * 0xc2b2ae3d27d4eb4full;
+    return (unsigned)(h >> 58) & ~1u;
+}
 
 struct tg_slot { uint64_t a, b; };
 _Static_assert(sizeof(struct tg_slot) == 16, "payload slots are 16 bytes");

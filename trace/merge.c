@@ -228,6 +228,7 @@ static void enter_chunk(struct tg_trace *t, struct rstream *s, uint32_t cur)
     s->pos = s->end = s->buf;
     s->cut = false;
     s->polls = 0;
+    memset(s->dict, 0, sizeof s->dict);
 }
 
 static struct rstream *stream_for(struct tg_trace *t, uint32_t owner,
@@ -311,7 +312,7 @@ int tg_reader_scan(struct tg_trace *t)
         }
         if (c.magic != TG_CHUNK_MAGIC)
             return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: bad magic 0x%08x", i, c.magic);
-        if (c.used > TG_CHUNK_PAYLOAD || c.used % (c.owner == TG_META_STREAM ? 8 : 16))
+        if (c.used > TG_CHUNK_PAYLOAD || c.used % (c.owner == TG_META_STREAM ? 8 : 4))
             return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: %u bytes used of %zu",
                                   i, c.used, (size_t)TG_CHUNK_PAYLOAD);
         ci[i] = (struct chunk_info){ .tick_base = c.tick_base, .used = c.used,
@@ -334,7 +335,7 @@ static int extend(struct tg_trace *t, struct rstream *s)
     if (rc < 0)
         return rc;
     uint32_t used = t->cinfo[idx].used;
-    if (used > TG_CHUNK_PAYLOAD || used % 16 || used < s->avail)
+    if (used > TG_CHUNK_PAYLOAD || used % 4 || used < s->avail)
         return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: %u bytes used", idx, used);
     uint32_t avail = tg_reader_in_file(t, idx, used);
     if (avail < used)
@@ -378,29 +379,68 @@ static int corrupt_record(struct tg_trace *t, struct rstream *s, const char *why
                           s->chunks.idx[s->cur], s->win_off + (unsigned)(s->pos - s->buf), why);
 }
 
-/* Slow half of head(): window ends, chunk ends, TIME records, cut files,
- * bad records. */
+/* Sets S's head from the full record at pos, whole in the window. */
+static inline void head_full(struct rstream *s, const struct tg_record *r, size_t bytes)
+{
+    s->head = s->tick_base + r->dt;
+    s->head_bytes = (uint32_t)bytes;
+}
+
+/* Sets S's head from the short record WORD at pos: false when it repeats
+ * a dictionary slot nothing was remembered in. Its time counts from the
+ * stream's previous event, which is in the same chunk (the first record
+ * of a chunk is never short: the dictionary starts empty). */
+static inline bool head_short(struct rstream *s, uint32_t word)
+{
+    if (__builtin_expect(s->dict[word & (TG_DICT_SLOTS - 1)].key == 0, 0))
+        return false;
+    s->head = s->last + (word >> 8);
+    s->head_bytes = 4;
+    return true;
+}
+
+/* Slow half of head(): window ends, chunk ends, TIME records, padding,
+ * cut files, bad records. */
 static int head_slow(struct tg_trace *t, struct rstream *s)
 {
     for (;;) {
         size_t left = (size_t)(s->end - s->pos);
-        size_t bytes = sizeof(struct tg_record);
+        size_t bytes = left ? 4 : 1;
         const struct tg_record *r = (const struct tg_record *)s->pos;
-        if (left >= bytes) {
-            if (r->kind == TG_EV_NONE || r->kind >= TG_EV_COUNT)
+        unsigned tag = left ? s->pos[0] : 0;
+        if (left >= 4 && tag >= TG_SHORT_TAG) {
+            uint32_t word;
+            memcpy(&word, s->pos, sizeof word);
+            if (tag == TG_PAD_TAG) {
+                s->pos += 4;
+                continue;
+            }
+            if (tag > TG_SHORT_MAX_TAG)
                 return corrupt_record(t, s, "has no known kind");
-            size_t slots = tg_event_slots[r->kind];
-            if (slots == TG_SLOTS_VAR)
-                slots = r->arg;
-            bytes = (1 + slots) * sizeof *r;
+            if (!head_short(s, word))
+                return corrupt_record(t, s, "repeats a record the chunk never remembered");
+            return 1;
+        }
+        if (left >= 4) {
+            bytes = sizeof(struct tg_record);
+            if (left >= bytes) {
+                if (r->kind == TG_EV_NONE || r->kind >= TG_EV_COUNT)
+                    return corrupt_record(t, s, "has no known kind");
+                size_t slots = tg_event_slots[r->kind];
+                if (slots == TG_SLOTS_VAR)
+                    slots = r->arg;
+                bytes = (1 + slots) * sizeof *r;
+            }
         }
         if (left >= bytes) {
             if (r->kind == TG_EV_TIME) {
-                s->tick_base = ((const struct tg_slot *)(r + 1))->a;
+                struct tg_slot p;
+                memcpy(&p, r + 1, sizeof p);
+                s->tick_base = p.a;
                 s->pos += bytes;
                 continue;
             }
-            s->head = s->tick_base + r->dt;
+            head_full(s, r, bytes);
             return 1;
         }
         /* the window ends inside the record (or at it) */
@@ -421,7 +461,7 @@ static int head_slow(struct tg_trace *t, struct rstream *s)
             s->pos = s->end;
             return 0;
         }
-        if (left >= sizeof(struct tg_record))
+        if (left >= 4)
             return corrupt_record(t, s, "runs past the published bytes");
         if (s->cur + 1 >= s->chunks.n)
             return 0;              /* nothing more published yet */
@@ -435,14 +475,20 @@ static int head_slow(struct tg_trace *t, struct rstream *s)
 static inline int head(struct tg_trace *t, struct rstream *s)
 {
     if (__builtin_expect(s->end - s->pos >= 16, 1)) {
-        const struct tg_record *r = (const struct tg_record *)s->pos;
-        unsigned kind = r->kind;
-        if (__builtin_expect(kind - 1u < TG_EV_COUNT - 1u && kind != TG_EV_TIME, 1)) {
-            unsigned slots = tg_event_slots[kind];
+        unsigned tag = s->pos[0];
+        if (tag >= TG_SHORT_TAG) {
+            uint32_t word;
+            memcpy(&word, s->pos, sizeof word);
+            if (__builtin_expect(tag <= TG_SHORT_MAX_TAG && head_short(s, word), 1))
+                return 1;
+        } else if (__builtin_expect(tag - 1u < TG_EV_COUNT - 1u && tag != TG_EV_TIME, 1)) {
+            const struct tg_record *r = (const struct tg_record *)s->pos;
+            unsigned slots = tg_event_slots[tag];
             if (slots == TG_SLOTS_VAR)
                 slots = r->arg;
-            if (__builtin_expect((size_t)(s->end - s->pos) >= (1 + slots) * 16u, 1)) {
-                s->head = s->tick_base + r->dt;
+            size_t bytes = (1 + slots) * 16u;
+            if (__builtin_expect((size_t)(s->end - s->pos) >= bytes, 1)) {
+                head_full(s, r, bytes);
                 return 1;
             }
         }
@@ -540,12 +586,33 @@ static inline unsigned kind_flags(unsigned kind)
     return KF_LOCK;
 }
 
-static void decode(struct tg_trace *t, const struct rstream *s, struct tg_ev *ev)
+static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
 {
     /* a copy: kind and arg are bytes, which may alias *ev, so reading them
      * through the pointer would reload them after every store to *ev */
     struct tg_record rec;
-    memcpy(&rec, s->pos, sizeof rec);
+    bool full = s->head_bytes != 4;
+    if (__builtin_expect(full, 0)) {
+        memcpy(&rec, s->pos, sizeof rec);
+        uint32_t stack = TG_STACK_ID(rec.stack);
+        /* only records without payload are repeated (the writer's
+         * tg_stream_emit); a flag on another is ignored */
+        if ((rec.stack & TG_STACK_REMEMBER) && tg_event_slots[rec.kind] == 0) {
+            unsigned slot = TG_STACK_SLOT(rec.stack);
+            s->dict[slot].key = tg_dict_key(rec.kind, rec.arg,
+                                            (uint64_t)rec.obj_hi << 32 | rec.obj_lo);
+            s->dict[slot].stack = stack;
+        }
+        rec.stack = stack;
+    } else {
+        unsigned slot = s->pos[0] & (TG_DICT_SLOTS - 1);
+        uint64_t key = s->dict[slot].key;
+        rec.kind = (uint8_t)(key >> 56);
+        rec.arg = (uint8_t)(key >> 48);
+        rec.obj_hi = (uint16_t)(key >> 32);
+        rec.obj_lo = (uint32_t)key;
+        rec.stack = s->dict[slot].stack;
+    }
     const struct tg_record *r = &rec;
     unsigned kind = r->kind;
     uint64_t ts = tg_reader_ns(t, s->head);
@@ -610,10 +677,8 @@ int tg_trace_next(struct tg_trace *t, struct tg_ev *ev)
     }
     struct rstream *s = t->by_thread[t->heap[0].thread];
     decode(t, s, ev);
-    unsigned kind = ev->kind, slots = tg_event_slots[kind];
-    if (slots == TG_SLOTS_VAR)
-        slots = ev->arg;
-    s->pos += (1 + slots) * 16u;
+    unsigned kind = ev->kind;
+    s->pos += s->head_bytes;
     if (__builtin_expect(!s->started || table_kind[kind], 0))
         tg_reader_on_event(t, s, ev);
     s->last = s->head;
@@ -646,17 +711,32 @@ static uint64_t chunk_end_tick(struct tg_trace *t, uint32_t idx, uint8_t *buf)
     ssize_t n = pread(t->fd, buf, used, (off_t)tg_reader_payload_off(idx));
     const uint8_t *p = buf, *end = p + (n > 0 ? n : 0);
     uint64_t base = t->cinfo[idx].tick_base, last = 0;
-    while (end - p >= 16) {
-        const struct tg_record *r = (const struct tg_record *)p;
-        if (r->kind == TG_EV_NONE || r->kind >= TG_EV_COUNT)
+    while (end - p >= 4) {
+        if (p[0] >= TG_SHORT_TAG) {
+            uint32_t word;
+            memcpy(&word, p, sizeof word);
+            if (p[0] <= TG_SHORT_MAX_TAG)
+                last += word >> 8;
+            else if (p[0] != TG_PAD_TAG)
+                break;
+            p += 4;
+            continue;
+        }
+        struct tg_record r;
+        if (end - p < 16)
             break;
-        size_t slots = tg_event_slots[r->kind] == TG_SLOTS_VAR ? r->arg : tg_event_slots[r->kind];
+        memcpy(&r, p, sizeof r);
+        if (r.kind == TG_EV_NONE || r.kind >= TG_EV_COUNT)
+            break;
+        size_t slots = tg_event_slots[r.kind] == TG_SLOTS_VAR ? r.arg : tg_event_slots[r.kind];
         if ((size_t)(end - p) < (1 + slots) * 16)
             break;
-        if (r->kind == TG_EV_TIME)
-            base = ((const struct tg_slot *)(r + 1))->a;
-        else
-            last = base + r->dt;
+        if (r.kind == TG_EV_TIME) {
+            struct tg_slot ts;
+            memcpy(&ts, p + 16, sizeof ts);
+            base = ts.a;
+        } else
+            last = base + r.dt;
         p += (1 + slots) * 16;
     }
     return last;

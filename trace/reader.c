@@ -132,6 +132,11 @@ static int check_header(struct tg_trace *t)
                               "written by a newer tangle: format version %u needs a reader "
                               "of version %u or later, this one reads version %u",
                               h->version, h->min_read_version, TG_VERSION);
+    if (h->version < TG_OLDEST_READ)
+        return tg_reader_fail(t, TG_TRACE_EVERSION,
+                              "written by an older tangle: format version %u, this one reads "
+                              "versions %u to %u (record the trace again)",
+                              h->version, TG_OLDEST_READ, TG_VERSION);
     uint64_t features = __atomic_load_n(&h->features, __ATOMIC_ACQUIRE);
     if (features & ~(uint64_t)TG_FEATURES_KNOWN)
         return tg_reader_fail(t, TG_TRACE_EFEATURE,

@@ -35,6 +35,7 @@ struct rstream {
     uint64_t tick_base;
     uint64_t head;              /* tick of the record at pos, when in the heap */
     uint64_t last;              /* tick of the last record returned (frontier) */
+    uint32_t head_bytes;        /* size of the record at pos, with its payload */
     uint32_t thread, process;
     uint32_t cur;               /* position in chunks of the current chunk */
     struct chunk_list chunks;
@@ -44,6 +45,8 @@ struct rstream {
     bool cut;                   /* its current chunk is cut short by the file's end */
     bool started;               /* a first record was returned */
     uint8_t polls;              /* header reads of the current chunk (merge.c) */
+    /* the chunk's remembered records (format.h), which short ones repeat */
+    struct { uint64_t key; uint32_t stack; } dict[TG_DICT_SLOTS];
 };
 
 struct heap_ent {               /* the stream is by_thread[thread] */

@@ -1,9 +1,9 @@
 /* trace/: writing a tangle trace. Used by the preloaded tracer (tracer/) and
  * by tests and benches that make synthetic traces.
  *
- * The fast path (tg_stream_emit) is inline: a bounds check, a 16-byte store
- * and a release store of the chunk's `used`. No locks, no malloc, no system
- * call. Everything else (claiming a chunk, growing the file, the meta stream)
+ * The fast path (tg_stream_emit) is inline: a dictionary probe, a bounds
+ * check, a 4-byte (repeat) or 16-byte store and a release store of the
+ * chunk's `used`. No locks, no malloc, no system call. Everything else (claiming a chunk, growing the file, the meta stream)
  * is in writer.c behind the run-wide lock in the file header.
  *
  * Every function returns 0 or -errno; none prints, none aborts.
@@ -74,12 +74,21 @@ struct tg_writer_sync_ops {
 };
 void tg_writer_set_sync_ops(const struct tg_writer_sync_ops *ops);
 
+/* A remembered record (format.h): tg_dict_key and stack id. */
+struct tg_dict_ent {
+    uint64_t key;
+    uint64_t stack;
+};
+
 /* A thread's stream: lives in the thread's TLS, written only by it. */
 struct tg_stream {
     struct tg_writer *w;
     struct tg_chunk_header *chunk;   /* NULL until the first record */
     uint8_t *pos, *end;              /* free space of the current chunk */
     uint64_t tick_base;
+    uint64_t last_tick;              /* the chunk's last event: short records count from it */
+    uint32_t recent;                 /* bit n: way 1 of set 2n used last, not way 0 */
+    struct tg_dict_ent dict[TG_DICT_SLOTS];   /* emptied with each new chunk */
     uint32_t owner;                  /* thread index */
     uint32_t seq;                    /* next chunk's sequence number */
     uint64_t lost;                   /* records dropped since the last LOST record */
@@ -173,19 +182,35 @@ struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
  * go back to the file system (a hole; one system call). */
 void tg_stream_close(struct tg_stream *s);
 
+/* The inline part of a reservation: NULL when the slow path must run
+ * (no chunk, chunk full, time base too old), with nothing changed. A
+ * record with payload starts 8-aligned (a pad word before it if needed). */
+static inline struct tg_record *tg_stream_reserve_fast(struct tg_stream *s, unsigned nslots,
+                                                       uint64_t tick)
+{
+    size_t pad = nslots ? ((uintptr_t)s->pos & 7u) : 0;
+    size_t need = pad + (size_t)(1 + nslots) * sizeof(struct tg_record);
+    if (__builtin_expect(s->pos == NULL || (size_t)(s->end - s->pos) < need
+                         || tick - s->tick_base > UINT32_MAX, 0))
+        return NULL;
+    if (pad) {
+        uint32_t word = TG_PAD_WORD;
+        memcpy(s->pos, &word, sizeof word);
+    }
+    struct tg_record *r = (struct tg_record *)(s->pos + pad);
+    r->dt = (uint32_t)(tick - s->tick_base);
+    s->last_tick = tick;
+    s->pos += need;
+    return r;
+}
+
 /* Reserves a record and NSLOTS payload slots; returns NULL if lost. The
  * caller fills the payload, then calls tg_stream_commit. */
 static inline struct tg_record *tg_stream_reserve(struct tg_stream *s, unsigned nslots,
                                                   uint64_t tick)
 {
-    size_t need = (size_t)(1 + nslots) * sizeof(struct tg_record);
-    if (__builtin_expect(s->pos == NULL || (size_t)(s->end - s->pos) < need
-                         || tick - s->tick_base > UINT32_MAX, 0))
-        return tg_stream_reserve_slow(s, nslots, tick);
-    struct tg_record *r = (struct tg_record *)s->pos;
-    r->dt = (uint32_t)(tick - s->tick_base);
-    s->pos += need;
-    return r;
+    struct tg_record *r = tg_stream_reserve_fast(s, nslots, tick);
+    return __builtin_expect(r != NULL, 1) ? r : tg_stream_reserve_slow(s, nslots, tick);
 }
 
 static inline void tg_stream_commit(struct tg_stream *s)
@@ -204,15 +229,57 @@ static inline void tg_record_fill(struct tg_record *r, unsigned kind, unsigned a
     r->stack = stack;
 }
 
-/* The hot path: one record, no payload. */
+/* The repeat of a remembered record, as a 4-byte short record: true when
+ * written (and published). False when a full record must be written, in
+ * *SLOT: the set's least recently used way. */
+static inline bool tg_stream_emit_short(struct tg_stream *s, uint64_t key, uint32_t stack,
+                                        uint64_t tick, unsigned *slot)
+{
+    unsigned set = tg_dict_set(key, stack);
+    const struct tg_dict_ent *e = &s->dict[set];
+    unsigned way = e[0].key == key && e[0].stack == stack ? 0
+                 : e[1].key == key && e[1].stack == stack ? 1 : 2;
+    uint64_t dt = tick - s->last_tick;
+    uint32_t bit = 1u << (set >> 1);
+    if (__builtin_expect(way == 2 || dt >= TG_SHORT_DT_LIMIT || s->end - s->pos < 4, 0)) {
+        *slot = way == 2 ? set + !(s->recent & bit) : set + way;
+        return false;
+    }
+    s->recent = way ? s->recent | bit : s->recent & ~bit;
+    uint32_t word = (uint32_t)dt << 8 | TG_SHORT_TAG | (set + way);
+    memcpy(s->pos, &word, sizeof word);
+    s->pos += sizeof word;
+    s->last_tick = tick;
+    tg_stream_commit(s);
+    return true;
+}
+
+/* Fills a reserved record that the stream remembers in SLOT, so that its
+ * repeats can be short, and publishes it. */
+static inline void tg_stream_fill_remembered(struct tg_stream *s, struct tg_record *r,
+                                             unsigned kind, unsigned arg, uint64_t obj,
+                                             uint32_t stack, uint64_t key, unsigned slot)
+{
+    tg_record_fill(r, kind, arg, obj, stack | slot << 25 | TG_STACK_REMEMBER);
+    s->dict[slot].key = key;
+    s->dict[slot].stack = stack;
+    uint32_t bit = 1u << (slot >> 1);
+    s->recent = slot & 1 ? s->recent | bit : s->recent & ~bit;
+    tg_stream_commit(s);
+}
+
+/* The hot path: one record, no payload; short when it repeats one. */
 static inline void tg_stream_emit(struct tg_stream *s, unsigned kind, unsigned arg,
                                   uint64_t obj, uint32_t stack, uint64_t tick)
 {
+    uint64_t key = tg_dict_key(kind, arg, obj);
+    unsigned slot;
+    if (__builtin_expect(tg_stream_emit_short(s, key, stack, tick, &slot), 1))
+        return;
     struct tg_record *r = tg_stream_reserve(s, 0, tick);
     if (__builtin_expect(r == NULL, 0))
         return;
-    tg_record_fill(r, kind, arg, obj, stack);
-    tg_stream_commit(s);
+    tg_stream_fill_remembered(s, r, kind, arg, obj, stack, key, slot);
 }
 
 /* One record with one payload slot. */
@@ -224,9 +291,8 @@ static inline void tg_stream_emit1(struct tg_stream *s, unsigned kind, unsigned 
     if (__builtin_expect(r == NULL, 0))
         return;
     tg_record_fill(r, kind, arg, obj, stack);
-    struct tg_slot *p = (struct tg_slot *)(r + 1);
-    p->a = a;
-    p->b = b;
+    struct tg_slot p = { a, b };
+    memcpy(r + 1, &p, sizeof p);
     tg_stream_commit(s);
 }
 

@@ -96,7 +96,9 @@ uint32_t tg_writer_stack(struct tg_writer *w, const uint64_t *frames, uint32_t n
     struct tg_chunk_header *c;
     uint8_t *at;
     uint32_t id = 0;
-    if (meta_reserve_locked(w, size, &c, &at) == 0) {
+    /* ids fit the records' stack field (format.h) */
+    bool room = __atomic_load_n(&w->hdr->next_stack, __ATOMIC_RELAXED) < TG_STACK_ID_LIMIT;
+    if (room && meta_reserve_locked(w, size, &c, &at) == 0) {
         struct tg_meta_stack *rec = (struct tg_meta_stack *)at;
         /* allocated under the lock, so ids appear in the stream in order */
         id = __atomic_fetch_add(&w->hdr->next_stack, 1, __ATOMIC_RELAXED);

@@ -1,6 +1,6 @@
 /* trace/: a thread's stream, slow path. The fast path (writer.h) lands here
- * when the chunk is full, the time since the base no longer fits the 32-bit
- * dt, or the stream has no chunk yet. */
+ * when the chunk is full, the time since the base no longer fits a full
+ * record's 32-bit dt, or the stream has no chunk yet. */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -49,25 +49,49 @@ static int claim(struct tg_stream *s, uint64_t tick)
     s->pos = (uint8_t *)(next + 1);
     s->end = s->pos + TG_CHUNK_PAYLOAD;
     s->tick_base = tick;
+    s->last_tick = tick;
+    /* a chunk reads on its own: its first repeat is a full record again */
+    memset(s->dict, 0, sizeof s->dict);
+    s->recent = 0;
     s->seq++;
     return 0;
 }
 
+/* Room for a record with NSLOTS payload slots, padding included. */
+static size_t room_for(const struct tg_stream *s, unsigned nslots)
+{
+    size_t pad = nslots && s->pos ? ((uintptr_t)s->pos & 7u) : 0;
+    return pad + (size_t)(1 + nslots) * sizeof(struct tg_record);
+}
+
+/* Starts a record with payload at the next 8-aligned offset. */
+static struct tg_record *aligned_record(struct tg_stream *s)
+{
+    if ((uintptr_t)s->pos & 7u) {
+        uint32_t word = TG_PAD_WORD;
+        memcpy(s->pos, &word, sizeof word);
+        s->pos += sizeof word;
+    }
+    return (struct tg_record *)s->pos;
+}
+
+/* A bookkeeping record with one slot: TIME (not an event: the stream's
+ * last event stays what it was) or LOST (an event). */
 static void put(struct tg_stream *s, unsigned kind, uint64_t tick, uint64_t a, uint64_t b)
 {
-    struct tg_record *r = (struct tg_record *)s->pos;
+    struct tg_record *r = aligned_record(s);
     r->dt = (uint32_t)(tick - s->tick_base);
     tg_record_fill(r, kind, 0, 0, 0);
-    struct tg_slot *p = (struct tg_slot *)(r + 1);
-    p->a = a;
-    p->b = b;
+    struct tg_slot p = { a, b };
+    memcpy(r + 1, &p, sizeof p);
     s->pos += 2 * sizeof *r;
+    if (kind != TG_EV_TIME)
+        s->last_tick = tick;
 }
 
 struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
                                          uint64_t tick)
 {
-    size_t need = (size_t)(1 + nslots) * sizeof(struct tg_record);
     if (s->w == NULL || s->w->hdr == NULL || nslots > 255) {
         s->lost++;
         return NULL;
@@ -75,9 +99,10 @@ struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
     if (s->chunk && tick < s->tick_base)
         tick = s->tick_base;     /* a stream's times never go back */
     bool rebase = s->chunk && tick - s->tick_base > UINT32_MAX;
-    size_t extra = (rebase ? 32 : 0) + (s->lost ? 32 : 0);
+    /* worst case: a pad word before each record with payload */
+    size_t extra = (rebase ? 36 : 0) + (s->lost ? 36 : 0);
 
-    if (s->pos == NULL || (size_t)(s->end - s->pos) < need + extra) {
+    if (s->pos == NULL || (size_t)(s->end - s->pos) < room_for(s, nslots) + 4 + extra) {
         if (s->lost && s->lost < s->retry_at && tick - s->fail_tick < RETRY_TICKS) {
             s->lost++;
             return NULL;
@@ -104,9 +129,10 @@ struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
         s->lost = 0;
         s->retry_at = 0;
     }
-    struct tg_record *r = (struct tg_record *)s->pos;
+    struct tg_record *r = nslots ? aligned_record(s) : (struct tg_record *)s->pos;
     r->dt = (uint32_t)(tick - s->tick_base);
-    s->pos += need;
+    s->last_tick = tick;
+    s->pos = (uint8_t *)r + (size_t)(1 + nslots) * sizeof *r;
     return r;
 }
 

@@ -128,7 +128,11 @@ TG_HIDDEN struct tg_thread *tg_enter_slow(struct tg_thread *t);
 static inline struct tg_thread *tg_enter(void)
 {
     struct tg_thread *t = &tg_self;
-    if (TG_LIKELY(t->state == TG_T_TRACED && !t->busy))
+    /* busy is loaded on its own: compilers merge the two byte tests into
+     * one 16-bit load, which cannot take its value from the byte store
+     * of the previous hook's tg_idle still in the store buffer and waits
+     * for it (a store-forwarding stall: a third of an unlock hook's time) */
+    if (TG_LIKELY(t->state == TG_T_TRACED && !__atomic_load_n(&t->busy, __ATOMIC_RELAXED)))
         return t;
     return tg_enter_slow(t);
 }
@@ -228,53 +232,47 @@ static inline uint64_t tg_tick_acquire(struct tg_thread *t, uint64_t obj, uint64
     return tg_mono(t, tick);
 }
 
-#define TG_PREFETCH_AHEAD 512     /* bytes: 32 records, 8 cache lines */
+#define TG_PREFETCH_AHEAD 512     /* bytes: 8 cache lines ahead */
 
 /* The writer's inline reserve, with its slow path moved behind an errno
  * save (claiming a chunk may make system calls). */
 static inline struct tg_record *tg_reserve(struct tg_thread *t, unsigned nslots,
                                            uint64_t tick)
 {
-    struct tg_stream *s = &t->stream;
-    size_t need = (size_t)(1 + nslots) * sizeof(struct tg_record);
-    tick = tg_mono(t, tick);
-    if (TG_LIKELY(s->pos != NULL && (size_t)(s->end - s->pos) >= need
-                  && tick - s->tick_base <= UINT32_MAX)) {
-        struct tg_record *r = (struct tg_record *)s->pos;
-        r->dt = (uint32_t)(tick - s->tick_base);
-        s->pos += need;
-        /* the chunk's lines are cold (just populated): ask for the ones
-         * the next records will need now, so the stores do not wait */
-        __builtin_prefetch(s->pos + TG_PREFETCH_AHEAD, 1, 3);
-        return r;
-    }
-    return tg_reserve_slow(t, nslots, tick);
+    struct tg_record *r = tg_stream_reserve_fast(&t->stream, nslots, tick);
+    return TG_LIKELY(r != NULL) ? r : tg_reserve_slow(t, nslots, tick);
 }
 
 #define TG_OBJ(p) ((uint64_t)(uintptr_t)(p))
 
-
-static inline void tg_emit(struct tg_thread *t, unsigned kind, unsigned arg,
+/* One record, no payload: a 4-byte short record when it repeats one the
+ * chunk remembers (the common case in a loop), a full one otherwise. */
+static inline __attribute__((always_inline))
+void tg_emit(struct tg_thread *t, unsigned kind, unsigned arg,
                            uint64_t obj, uint32_t stack, uint64_t tick)
 {
+    struct tg_stream *s = &t->stream;
+    tick = tg_mono(t, tick);
+    uint64_t key = tg_dict_key(kind, arg, obj);
+    unsigned slot;
+    if (TG_LIKELY(tg_stream_emit_short(s, key, stack, tick, &slot)))
+        return;
     struct tg_record *r = tg_reserve(t, 0, tick);
     if (TG_UNLIKELY(r == NULL))
         return;
-    tg_record_fill(r, kind, arg, obj, stack);
-    tg_stream_commit(&t->stream);
+    tg_stream_fill_remembered(s, r, kind, arg, obj, stack, key, slot);
 }
 
 static inline void tg_emit1(struct tg_thread *t, unsigned kind, unsigned arg,
                             uint64_t obj, uint32_t stack, uint64_t tick,
                             uint64_t a, uint64_t b)
 {
-    struct tg_record *r = tg_reserve(t, 1, tick);
+    struct tg_record *r = tg_reserve(t, 1, tg_mono(t, tick));
     if (TG_UNLIKELY(r == NULL))
         return;
     tg_record_fill(r, kind, arg, obj, stack);
-    struct tg_slot *p = (struct tg_slot *)(r + 1);
-    p->a = a;
-    p->b = b;
+    struct tg_slot p = { a, b };
+    memcpy(r + 1, &p, sizeof p);
     tg_stream_commit(&t->stream);
 }
 

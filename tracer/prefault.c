@@ -67,7 +67,7 @@ static void futex_wake(uint32_t *word)
  * the root's finish trims the file to its last chunk under that lock, and
  * reading a mapped page past the end of the file raises SIGBUS. Returns
  * false when the file ends before P+LEN. */
-static bool touch(struct tg_writer *w, const uint8_t *p, uint64_t len)
+static bool touch(struct tg_writer *w, uint8_t *p, uint64_t len)
 {
     uint64_t base = (uint64_t)(p - (const uint8_t *)w->hdr);
     for (uint64_t off = 0; off < len; off += 4096) {
@@ -75,7 +75,7 @@ static bool touch(struct tg_writer *w, const uint8_t *p, uint64_t len)
             return false;
         bool inside = base + off + 4096 <= __atomic_load_n(&w->hdr->file_size, __ATOMIC_ACQUIRE);
         if (inside)
-            (void)*(volatile const uint8_t *)(p + off);
+            __atomic_fetch_add((uint32_t *)(p + off), 0u, __ATOMIC_RELAXED);
         tg_writer_unlock(w);
         if (!inside)
             return false;

@@ -416,6 +416,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "errno") == 0) return mode_errno();
     if (strcmp(mode, "exit") == 0 && argc == 4) return mode_exit(argv[2], atoi(argv[3]));
     if (strcmp(mode, "kill") == 0 && argc == 3) return mode_kill(atoi(argv[2]));
+    if (strcmp(mode, "many_locks") == 0 && argc == 3) return mode_many_locks(atol(argv[2]));
     if (strcmp(mode, "stdout") == 0) return mode_stdout();
     if (strcmp(mode, "vfork") == 0) return mode_vfork();
     if (strcmp(mode, "signals") == 0 && argc == 3) return mode_signals(atol(argv[2]));

@@ -30,6 +30,7 @@ int mode_exec_target(void);
 int mode_errno(void);
 int mode_exit(const char *how, int code);
 int mode_kill(int pairs);
+int mode_many_locks(long pairs);
 int mode_stdout(void);
 int mode_main_exits_first(long pairs);
 int mode_signals(long pairs);
