@@ -210,7 +210,20 @@ void st_cond_woke(struct tg_analysis *a, const struct tg_ev *ev)
     struct tg_ev mev = *ev;
     mev.obj = ev->p0;
     uint32_t mutex = st_obj(a, &mev, TG_OBJ_MUTEX);
-    if (mutex != NONE && !st_holds(t, mutex)) {
+    bool relocked = ev->result == TG_OK || ev->result == TG_TIMEDOUT ||
+                    ev->result == TG_OWNERDEAD;
+    if (!relocked) {
+        /* failed without waiting: EPERM (the mutex was not held, and is
+         * not now) or EINVAL (a bad deadline: still held, never released) */
+        if (mutex != NONE && t->cond_has_held && t->cond_held.obj == mutex &&
+            !st_holds(t, mutex)) {
+            uint32_t count = t->cond_held.count;
+            st_held_add(a, t, ev->thread, &t->cond_held);
+            struct dheld *nh = st_holds(t, mutex);
+            if (nh && count > 1)
+                nh->count = count;
+        }
+    } else if (mutex != NONE && !st_holds(t, mutex)) {
         struct dheld h = { .obj = mutex, .mode = TG_MODE_EXCL, .count = 1,
                            .stack = ev->stack, .ts = ev->ts };
         if (t->cond_has_held && t->cond_held.obj == mutex)

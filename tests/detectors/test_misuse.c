@@ -206,6 +206,38 @@ Test(misuse, condition_wait_without_holding_the_mutex)
     cr_assert_eq(f->steps[0].held.mode, TG_MODE_NONE);
 }
 
+Test(misuse, failed_condition_wait_does_not_take_the_mutex)
+{
+    /* pthread_cond_wait on an errorcheck mutex not held returns EPERM at
+     * once: the mutex is still not held, so destroying it is fine */
+    start(0);
+    minit(0, LA, TG_MUTEX_ERRORCHECK);
+    cwait(0, CV, LA, false);
+    cwoke(0, CV, LA, TG_PERM);
+    EV(.kind = TG_EV_MUTEX_DESTROY, .thread = 0, .obj = LA);
+    cr_assert_eq(count_kind(TG_FIND_MISUSE, TG_MISUSE_COND_NOT_HELD), 1);
+    cr_assert_eq(count_kind(TG_FIND_MISUSE, TG_MISUSE_ERROR_RETURN), 1);
+    const struct tg_finding *const *fs;
+    cr_assert_eq(findings(&fs), 2, "no destroy-locked");
+}
+
+Test(misuse, condition_wait_with_a_bad_deadline_keeps_the_mutex)
+{
+    /* EINVAL from pthread_cond_timedwait: the mutex was never released, so
+     * the unlock after it is an unlock of a held mutex */
+    start(0);
+    spawn(1);
+    lock(0, LA);
+    cwait(0, CV, LA, true);
+    cwoke(0, CV, LA, TG_INVAL);
+    unlock(0, LA);
+    lock(1, LA);
+    unlock(1, LA);
+    cr_assert_eq(count_kind(TG_FIND_MISUSE, TG_MISUSE_ERROR_RETURN), 1);
+    const struct tg_finding *const *fs;
+    cr_assert_eq(findings(&fs), 1, "no unlock-not-held");
+}
+
 Test(misuse, two_mutexes_on_one_condition)
 {
     start(0);
