@@ -9,7 +9,15 @@ tangle exits 0 and reports nothing. Anything else means: tangle exits 66, a
 finding of KIND (and sub-kind SUB when given) is there, and no finding of
 another kind is (a false alarm fails the test just like a miss). The same
 must hold for `tangle report` on the trace the run saved (issue 3: live and
-offline agree); a failing program's trace is kept for `tangle dump`.
+offline agree, with the same JSON byte for byte); a failing program's trace
+is kept for `tangle dump`.
+
+Optional lines in the source check the finding of the expected kind more
+closely: `lock-names: REGEX` (repeatable; some lock of it is named so),
+`cycle-steps: N` (its cycle has N steps) and `only: KIND/SUB ...` (every
+finding is one of these: a misuse program's other findings of the same
+kind are false alarms too). Every finding must name its different locks
+differently.
 """
 import argparse
 import json
@@ -31,6 +39,49 @@ def expected_verdict(source):
             if m:
                 return m.group(1), m.group(2)
     raise SystemExit(f'{source}: no "verdict:" line')
+
+
+def expected_details(source):
+    """The `lock-names:` patterns, the `cycle-steps:` count and the `only:`
+    findings of SOURCE."""
+    names, steps, only = [], None, None
+    with open(source, encoding='utf-8') as f:
+        for line in f:
+            m = re.search(r'lock-names:\s*(\S.*?)\s*$', line)
+            if m:
+                names.append(m.group(1))
+            m = re.search(r'cycle-steps:\s*(\d+)', line)
+            if m:
+                steps = int(m.group(1))
+            m = re.search(r'only:\s*(\S.*?)\s*$', line)
+            if m:
+                only = set(m.group(1).replace(',', ' ').split())
+    return names, steps, only
+
+
+def detail_errors(what, kind, sub, findings, names, steps, only=None):
+    errors = []
+    if only is not None:
+        extra = [f for f in findings if f"{f.get('kind')}/{f.get('sub_kind')}" not in only]
+        if extra:
+            errors.append(f'{what}: findings other than {sorted(only)}: {describe(extra)}')
+    for f in findings:
+        locks = f.get('locks', [])
+        addrs = {}
+        for lock in locks:
+            addrs.setdefault(lock.get('name'), set()).add(lock.get('address'))
+        for name, where in addrs.items():
+            if len(where) > 1:
+                errors.append(f'{what}: {len(where)} different locks are all called {name!r}')
+    mine = [f for f in findings if f.get('kind') == kind and (sub is None or f.get('sub_kind') == sub)]
+    for pattern in names:
+        if not any(re.search(pattern, lock.get('name', '')) for f in mine for lock in f.get('locks', [])):
+            errors.append(f'{what}: no lock named like {pattern!r}; locks: '
+                          f'{[lock.get("name") for f in mine for lock in f.get("locks", [])][:8]}')
+    if steps is not None and not any(len(f.get('steps', [])) == steps for f in mine):
+        errors.append(f'{what}: no {kind} finding with {steps} steps; got '
+                      f'{[len(f.get("steps", [])) for f in mine]}')
+    return errors
 
 
 def describe(findings):
@@ -75,6 +126,7 @@ def check(tangle, prog, source):
     """`tangle run` live, then `tangle report` on its trace: both must agree
     with the verdict. The trace is kept (and named) when either does not."""
     kind, sub = expected_verdict(source)
+    names, steps, only = expected_details(source)
     name = os.path.basename(prog)
     tmp = tempfile.mkdtemp(prefix=f'tangle-{name}-')
     trace = os.path.join(tmp, 'trace.tgl')
@@ -84,6 +136,7 @@ def check(tangle, prog, source):
     if findings is None:
         return [f'{name}: tangle run: {stderr}']
     errors = verdict_errors(f'{name} (tangle run)', kind, sub, status, findings)
+    errors += detail_errors(f'{name} (tangle run)', kind, sub, findings, names, steps, only)
 
     offline_json = os.path.join(tmp, 'report.json')
     rstatus, rfindings, rstderr = run_tangle(
@@ -92,6 +145,10 @@ def check(tangle, prog, source):
         errors.append(f'{name}: tangle report: {rstderr}')
     else:
         errors += verdict_errors(f'{name} (tangle report)', kind, sub, rstatus, rfindings)
+        with open(live_json, 'rb') as a, open(offline_json, 'rb') as b:
+            if a.read() != b.read():
+                errors.append(f'{name}: tangle report --json differs from tangle run --json '
+                              f'({live_json}, {offline_json})')
 
     if errors:
         errors.append(f'{name}: trace kept in {tmp}; tangle run stderr:\n{stderr}')
