@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +163,102 @@ static struct tg_report *quiet_report(struct tg_trace *t, struct tg_symbols *s)
     return r;
 }
 
+/* ---- the detectors of a saved trace, on a thread of their own ----
+ *
+ * Opening a large trace is building the timeline, and the detectors cost
+ * about a third as much again. With a reader of their own on a second
+ * thread they run beside the build on another core. They only collect what
+ * they announce; the view's thread renders it (the report's renderers and
+ * the symbols are not shared between threads) once they are done. */
+struct detect {
+    pthread_t tid;
+    struct tg_trace *trace;             /* the thread's own reader */
+    struct tg_analysis *analysis;
+    const struct tg_finding **found;    /* announced, in order */
+    size_t n, cap;
+    atomic_bool done, stop;
+};
+
+static void detect_collect(void *ctx, const struct tg_finding *f)
+{
+    struct detect *d = ctx;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        const struct tg_finding **v = realloc(d->found, cap * sizeof *v);
+        if (v == NULL)
+            return;               /* not shown; `tangle report` still tells it */
+        d->found = v;
+        d->cap = cap;
+    }
+    d->found[d->n++] = f;
+}
+
+static void *detect_run(void *arg)
+{
+    struct detect *d = arg;
+    struct tg_ev ev;
+
+    while (!atomic_load_explicit(&d->stop, memory_order_relaxed)
+           && tg_trace_next(d->trace, &ev) > 0)
+        tg_analysis_feed(d->analysis, &ev);
+    if (!atomic_load(&d->stop))
+        tg_analysis_finish(d->analysis);
+    atomic_store(&d->done, true);
+    return NULL;
+}
+
+/* Starts the detectors on PATH with CFG (its on_finding is replaced).
+ * Returns NULL if they cannot run apart (the caller runs them itself). */
+static struct detect *detect_start(const char *path, struct tg_analysis_config cfg)
+{
+    struct detect *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return NULL;
+    cfg.on_finding = detect_collect;
+    cfg.on_finding_ctx = d;
+    if (tg_trace_open(path, 0, &d->trace, NULL, 0) < 0) {
+        free(d);
+        return NULL;
+    }
+    if (tg_analysis_new(&cfg, &d->analysis) < 0
+        || pthread_create(&d->tid, NULL, detect_run, d) != 0) {
+        tg_analysis_free(d->analysis);
+        tg_trace_close(d->trace);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static bool detect_done(const struct detect *d)
+{
+    return atomic_load(&d->done);
+}
+
+/* Waits for the thread and frees it. The findings stay valid until
+ * tg_analysis_free(d->analysis); the caller takes that over. */
+static void detect_join(struct detect *d)
+{
+    pthread_join(d->tid, NULL);
+    tg_trace_close(d->trace);
+    d->trace = NULL;
+}
+
+/* The user quit before the detectors were done: they stop. */
+static void detect_stop(struct detect *d)
+{
+    atomic_store(&d->stop, true);
+    detect_join(d);
+}
+
+static void detect_free(struct detect *d)
+{
+    if (d == NULL)
+        return;
+    free(d->found);
+    free(d);
+}
+
 /* ---- tangle view ---- */
 
 struct view {
@@ -168,6 +266,7 @@ struct view {
     struct tg_trace *trace;
     struct tg_symbols *syms;
     struct tg_analysis *analysis;
+    struct detect *detect;          /* the detectors on their own thread, or NULL */
     struct tg_report *rep;
     struct tg_tui_live *ui;
     struct found found;
@@ -196,7 +295,8 @@ static long feed(struct view *v, long max)
     int got = 0;
 
     while (n < max && (got = tg_trace_next(v->trace, &ev)) > 0) {
-        tg_analysis_feed(v->analysis, &ev);
+        if (v->detect == NULL)
+            tg_analysis_feed(v->analysis, &ev);
         tg_tui_live_event(v->ui, &ev);
         n++;
     }
@@ -227,46 +327,62 @@ static int run_view(struct view *v, const char *title, bool no_color)
     tg_trace_summary(v->trace, &sum);
     cfg.skip_watch = !(sum.features & TG_FEAT_WATCH);
 
-    if (tg_analysis_new(&cfg, &v->analysis) < 0) {
+    if (!v->follow && (v->detect = detect_start(v->path, cfg)) != NULL) {
+        v->analysis = v->detect->analysis;
+    } else if (tg_analysis_new(&cfg, &v->analysis) < 0) {
         tg_cli_error("out of memory");
         return TG_STATUS_FAILED;
     }
     v->rep = quiet_report(v->trace, v->syms);
     if (tg_tui_live_start(&v->ui, v->trace, v->syms, &o, err, sizeof err) < 0) {
+        if (v->detect != NULL)
+            detect_stop(v->detect);
         tg_cli_error("view: %s", err);
         return TG_STATUS_FAILED;
     }
-    bool done = false, quit = false;
+    bool done = false, quit = false, read_all = false, read_error = false;
     uint64_t last_tick = mono_ms();
     while (!quit) {
         long n = 0;
-        if (!done) {
+        if (!read_all) {
             n = feed(v, v->follow ? 16384 : 262144);
             if (n < 0) {
                 trace_warning(v, (int)n, warning, sizeof warning);
                 tg_tui_live_warn(v->ui, warning);
                 status = TG_STATUS_BAD_INPUT;
+                read_error = true;
             }
             if (v->follow && mono_ms() - last_tick >= 100) {
                 tg_analysis_tick(v->analysis, tg_trace_now(v->trace));
                 last_tick = mono_ms();
             }
-            if (n < 0 || (n == 0 && (!v->follow || tg_trace_done(v->trace)))) {
-                struct tg_trace_summary s;
-                tg_trace_summary(v->trace, &s);
-                if (n >= 0 && s.truncated) {
-                    trace_warning(v, TG_TRACE_ETRUNCATED, warning, sizeof warning);
-                    tg_tui_live_warn(v->ui, warning);
-                    status = TG_STATUS_BAD_INPUT;
-                }
-                tg_analysis_finish(v->analysis);
-                tg_tui_live_ended(v->ui, s.finished ? s.exit_status : -1);
-                done = true;
+            read_all = n < 0 || (n == 0 && (!v->follow || tg_trace_done(v->trace)));
+        }
+        /* the end: the trace read, and the detectors done with it */
+        if (read_all && !done && (v->detect == NULL || detect_done(v->detect))) {
+            struct tg_trace_summary s;
+            tg_trace_summary(v->trace, &s);
+            if (!read_error && s.truncated) {
+                trace_warning(v, TG_TRACE_ETRUNCATED, warning, sizeof warning);
+                tg_tui_live_warn(v->ui, warning);
+                status = TG_STATUS_BAD_INPUT;
             }
+            if (v->detect != NULL) {
+                detect_join(v->detect);
+                for (size_t i = 0; i < v->detect->n; i++)
+                    found_add(&v->found, v->rep, v->detect->found[i]);
+            } else {
+                tg_analysis_finish(v->analysis);
+            }
+            tg_tui_live_ended(v->ui, s.finished ? s.exit_status : -1);
+            done = true;
         }
         found_sync(&v->found, v->ui);
-        quit = tg_tui_live_pump(v->ui, done ? 250 : (n > 0 ? 0 : 20)) == TG_TUI_QUIT;
+        int wait = done ? 250 : n > 0 ? 0 : read_all ? 5 : 20;
+        quit = tg_tui_live_pump(v->ui, wait) == TG_TUI_QUIT;
     }
+    if (v->detect != NULL && !done)
+        detect_stop(v->detect);
     v->signal = tg_tui_live_quit_signal(v->ui);
     tg_tui_live_stop(v->ui);
     v->ui = NULL;
@@ -324,6 +440,7 @@ int tg_cmd_view(int argc, char **argv)
         tg_report_free(v.rep);
     found_free(&v.found);
     tg_analysis_free(v.analysis);
+    detect_free(v.detect);
     tg_symbols_free(v.syms);
     tg_trace_close(v.trace);
     if (v.signal != 0) {

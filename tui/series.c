@@ -161,8 +161,7 @@ int tg_series_seal_tags(struct tg_series *s, tg_series_tag_fn fn, const void *ct
             return -ENOMEM;
         uint8_t *off = off_row(s, b);
         uint64_t *tag = tag_row(s, b);
-        memset(off, TG_SERIES_UNTAGGED, ns);
-        memset(tag, 0, ns * sizeof *tag);
+        memset(off, TG_SERIES_UNTAGGED, ns);     /* a tag is read only where off is set */
         const uint8_t *st = s->st + b * TG_SERIES_BLOCK;
         for (unsigned k = 0; k < TG_SERIES_BLOCK; k++) {
             if (off[st[k]] != TG_SERIES_UNTAGGED)
