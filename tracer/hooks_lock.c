@@ -78,12 +78,11 @@ struct lock_call lock_begin(struct tg_thread *t, const void *frame)
     struct lock_call c = { 0, 0 };
     if (TG_UNLIKELY(tg_g.no_records))
         return c;               /* lock_finish records nothing either */
-    tg_busy(t);
-    /* the clock first: its latency (tens of cycles in a VM) overlaps the
-     * stack walk */
+    /* not busy: nothing here writes the stream, and a stack cache miss
+     * marks the thread busy itself. The clock first: its latency (tens of
+     * cycles in a VM) overlaps the stack walk. */
     c.tick = tg_now();
     c.stack = TG_STACK_AT(t, frame);
-    tg_idle(t);
     return c;
 }
 

@@ -208,6 +208,10 @@ uint32_t tg_stack_miss(struct tg_thread *t, uint64_t key)
     if (tg_tracer_writer() == NULL)
         return 0;               /* no trace (tg_tracer_no_trace): nowhere to keep it */
     int saved = errno;
+    /* busy: a signal handler's hook must not capture (libunwind, the
+     * table) in the middle of ours; callers on the hot path need not be */
+    uint8_t was_busy = t->busy;
+    tg_busy(t);
     uint32_t id = table_find(&chains, key);
     if (id == 0) {
         tg_gate_enter();
@@ -221,6 +225,8 @@ uint32_t tg_stack_miss(struct tg_thread *t, uint64_t key)
     struct tg_stack_slot *slot = &t->cache[(key >> 7) & (TG_STACK_CACHE - 1)];
     slot->key = key;
     slot->id = id;
+    if (!was_busy)
+        tg_idle(t);
     errno = saved;
     return id;
 }

@@ -224,21 +224,19 @@ Test(race_detector, race_payload_decoded)
     start(0, TG_NO_THREAD);
     create(0, 1);
     start(1, 0);
-    struct {
-        struct tg_race_payload p;
-        uint64_t locks[2];
-    } buf;
-    memset(&buf, 0, sizeof buf);
-    buf.p = (struct tg_race_payload){
+    /* the payload and its lock list, in 8-aligned storage */
+    uint64_t storage[(sizeof(struct tg_race_payload) + 2 * sizeof(uint64_t)) / 8] = {0};
+    struct tg_race_payload *p = (struct tg_race_payload *)storage;
+    *p = (struct tg_race_payload){
         .addr = 0x5000010, .size = 4, .flags = TG_RACE_PREV_WRITE | TG_RACE_HEAP,
         .cur_thread = 0, .prev_thread = 1, .cur_stack = 31, .prev_stack = 32,
         .prev_pc = 0x401234, .heap_block = 0x5000000, .heap_size = 24, .heap_stack = 33,
         .heap_thread = 1, .prev_size = 8, .ncur_locks = 0, .nprev_locks = 1,
     };
-    buf.locks[0] = OBJ;
+    p->locks[0] = OBJ;
     ev(TG_EV_MUTEX_ACQ, 1, OBJ);
-    EV(.kind = TG_EV_RACE, .thread = 0, .obj = 0x5000010, .stack = 31, .data = &buf,
-       .len = sizeof buf.p + sizeof buf.locks[0]);
+    EV(.kind = TG_EV_RACE, .thread = 0, .obj = 0x5000010, .stack = 31, .data = storage,
+       .len = sizeof *p + sizeof p->locks[0]);
     const struct tg_finding *f = NULL;
     cr_assert_eq(races(&f), 1);
     cr_assert(f->mem.heap);
@@ -252,6 +250,6 @@ Test(race_detector, race_payload_decoded)
     cr_assert_eq(f->steps[1].nothers, 1);
     cr_assert_eq(f->objs[f->steps[1].others[0].obj].addr, OBJ);
     /* a payload cut short is not believed */
-    EV(.kind = TG_EV_RACE, .thread = 0, .obj = 0x5000010, .data = &buf, .len = 10);
+    EV(.kind = TG_EV_RACE, .thread = 0, .obj = 0x5000010, .data = storage, .len = 10);
     cr_assert_eq(races(NULL), 1);
 }

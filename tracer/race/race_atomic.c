@@ -85,10 +85,17 @@ static inline void sync_end(struct race_thread *t, struct tg_hb_sync *o, int mo,
 
 typedef unsigned __int128 a128;
 
-__attribute__((target("cx16")))
+/* cmpxchg16b by hand: gcc inlines __sync_val_compare_and_swap on a
+ * target("cx16") function, clang calls a libatomic helper we do not link.
+ * The old value comes back in rdx:rax, equal to EXPECTED on success. */
 static inline a128 cmpxchg128(volatile a128 *p, a128 expected, a128 desired)
 {
-    return __sync_val_compare_and_swap(p, expected, desired);
+    uint64_t lo = (uint64_t)expected, hi = (uint64_t)(expected >> 64);
+    __asm__ __volatile__("lock cmpxchg16b %0"
+                         : "+m"(*p), "+a"(lo), "+d"(hi)
+                         : "b"((uint64_t)desired), "c"((uint64_t)(desired >> 64))
+                         : "memory", "cc");
+    return (a128)hi << 64 | lo;
 }
 
 static inline a128 load128(const volatile a128 *p)
