@@ -367,7 +367,14 @@ const char *rp_cycle(struct tg_report *r, const struct tg_finding *f, char *buf,
     buf[0] = '\0';
     if (!cycle || f->nsteps == 0)
         return buf;
+    /* a long cycle: its first 8 and last 4 locks around "… N more …"
+     * (the locks list has them all) */
+    uint32_t head = 8, tail = 4;
     for (uint32_t i = 0; i < f->nsteps; i++) {
+        if (f->nsteps + 1 > head + tail + 1 && i == head) {
+            sb_add(&b, " → … %" PRIu32 " more …", f->nsteps + 1 - head - tail);
+            i = f->nsteps - tail + 1;     /* then tail - 1 holds and the closing lock */
+        }
         uint32_t held = f->steps[i].held.obj;
         sb_add(&b, "%s%s", i ? " → " : "",
                rp_obj_name(r, f, held != TG_NO_OBJ ? held : f->steps[i].obj, name, sizeof name));

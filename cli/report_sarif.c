@@ -458,6 +458,17 @@ static uint64_t fingerprint(struct tg_report *r, const struct tg_finding *f)
     return h;
 }
 
+/* Step I of a lock cycle makes the move step I-1 made (the same thread at
+ * the same code: hand over hand down a chain): its locations and stack say
+ * nothing new, and a 10,000-lock chain would make 10,000 of each. */
+static bool repeats(const struct tg_finding *f, uint32_t i)
+{
+    const struct tg_step *a = &f->steps[i - (i > 0)], *b = &f->steps[i];
+
+    return i > 0 && (f->kind == TG_FIND_LOCK_ORDER || f->kind == TG_FIND_DEADLOCK) &&
+           a->thread == b->thread && a->stack == b->stack && a->held.stack == b->held.stack;
+}
+
 static void write_result(struct tg_report *r, struct rp_json *j, const struct tg_finding *f,
                          size_t rule_index, const struct rule *rule)
 {
@@ -489,6 +500,8 @@ static void write_result(struct tg_report *r, struct rp_json *j, const struct tg
     int id = 1;
     for (uint32_t i = 0; i < f->nsteps; i++) {
         const struct tg_step *s = &f->steps[i];
+        if (repeats(f, i))
+            continue;
         if (i > 0 && s->stack)
             location(r, j, f->process, s->stack, id++, step_message(r, f, s, false, msg, sizeof msg));
         if (s->held.obj != TG_NO_OBJ && s->held.stack && s->held.stack != s->stack)
@@ -500,7 +513,7 @@ static void write_result(struct tg_report *r, struct rp_json *j, const struct tg
     rj_key(j, "stacks");
     rj_begin_arr(j);
     for (uint32_t i = 0; i < f->nsteps; i++)
-        if (f->steps[i].stack)
+        if (f->steps[i].stack && !repeats(f, i))
             stack_of(r, j, f->process, f->steps[i].stack,
                      step_message(r, f, &f->steps[i], false, msg, sizeof msg));
     rj_end_arr(j);
