@@ -13,6 +13,7 @@ time limit after which its whole process group is killed and the check
 fails, so a hang is a failure, never a stuck suite.
 """
 import argparse
+import json
 import os
 import re
 import signal
@@ -140,7 +141,8 @@ def reap(p, timeout=30):
 # ---- checks ----
 
 def check_sample(tmp, name, verdict, *args):
-    """A sample under `tangle run`: the exit status its verdict implies."""
+    """A sample under `tangle run`: the exit status and the one finding kind its
+    verdict implies, and the same from `tangle report` on its trace."""
     built = findings_built()
     args = [a for a in args if a != "-"]
     if verdict in ("deadlock", "lock-order") and verdict not in built:
@@ -149,11 +151,22 @@ def check_sample(tmp, name, verdict, *args):
     if verdict == "misuse" and "misuse" not in built:
         skip(f"{name} (misuse): no misuse detector in this build")
     trace = os.path.join(tmp, name + ".trace")
-    r = tangle("run", "-o", trace, "--", sample(name), *args, timeout=60)
+    live_json, offline_json = os.path.join(tmp, "run.json"), os.path.join(tmp, "report.json")
+    r = tangle("run", "-o", trace, "--json", live_json, "--", sample(name), *args, timeout=60)
     # a race needs `tangle cc` or --watch: a plain run reports no other finding
     expected = {"clean": 0, "race": 0, "lock-order": 66, "deadlock": 66, "misuse": 66}[verdict]
     ok(r.status == expected, f"{name} ({verdict}) exits {expected}",
        f"status {r.status}; stderr:\n{r.err[-3000:]}")
+    # exactly the verdict: its kind only (any other finding is a false alarm)
+    want = [] if verdict in ("clean", "race") else [verdict]
+    with open(live_json) as f:
+        kinds = sorted({x["kind"] for x in json.load(f)["findings"]})
+    ok(kinds == want, f"{name}: tangle run finds {want or 'nothing'}", f"found {kinds}")
+    rep = tangle("report", "-q", "--json", offline_json, trace, timeout=60)
+    ok(rep.status == expected, f"{name}: tangle report on its trace exits {expected}",
+       f"status {rep.status}; stderr:\n{rep.err[-2000:]}")
+    with open(live_json, "rb") as a, open(offline_json, "rb") as b:
+        ok(a.read() == b.read(), f"{name}: tangle report --json equals tangle run's, byte for byte")
     if verdict == "deadlock":
         # the run's time limit catches a hang; how fast is for bench/, not a test
         print(f"note {name}: ended by the deadlock detector after {r.elapsed:.1f} s")
