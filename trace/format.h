@@ -111,15 +111,18 @@ struct tg_chunk_header {
 _Static_assert(sizeof(struct tg_chunk_header) == 64, "chunk header is 64 bytes");
 #define TG_CHUNK_PAYLOAD (TG_CHUNK_SIZE - sizeof(struct tg_chunk_header))
 
-/* Records. A stream's payload is a sequence of 4-byte-aligned records; the
+/* Records. A stream's payload is a sequence of 2-byte-aligned records; the
  * first byte tells which:
  *
- *   0x01..0x7f  a full record (struct tg_record, 16 bytes) of that kind,
- *               followed by its payload slots, if the kind has some
+ *   0x01..0x7f  a full record (struct tg_record, 16 bytes, 4-aligned) of
+ *               that kind, followed by its payload slots (8-aligned), if
+ *               the kind has some
  *   0x80..0xbf  a short record (4 bytes): the same kind, arg, object and
  *               stack as the full record remembered in slot (byte & 63),
  *               `dt` ticks after the stream's previous event (bits 8-31)
- *   0xff        padding (4 bytes), so that payload slots are 8-aligned
+ *   0xc0..0xfe  a short record in 2 bytes: slot (byte & 63) and a `dt`
+ *               below 256 in the second byte
+ *   0xff        padding (2 bytes, 0xff 0xff) before a full record
  *
  * A full record whose stack field has TG_STACK_REMEMBER set is remembered
  * in its stream's 64-slot dictionary, in the slot its stack field names
@@ -147,12 +150,14 @@ _Static_assert(sizeof(struct tg_record) == 16, "records are 16 bytes");
 #define TG_STACK_ID(field)  ((field) & (TG_STACK_ID_LIMIT - 1))
 #define TG_STACK_SLOT(field) (((field) >> 25) & 63u)
 #define TG_STACK_REMEMBER   0x80000000u
-#define TG_SHORT_TAG        0x80u
+#define TG_SHORT_TAG        0x80u       /* 4-byte short records */
 #define TG_SHORT_MAX_TAG    0xbfu
-#define TG_DICT_SLOTS       64u
 #define TG_SHORT_DT_LIMIT   (1u << 24)
-#define TG_PAD_TAG          0xffu
-#define TG_PAD_WORD         0x000000ffu
+#define TG_TINY_TAG         0xc0u       /* 2-byte short records, slots 0-62 */
+#define TG_TINY_MAX_TAG     0xfeu
+#define TG_TINY_DT_LIMIT    256u
+#define TG_DICT_SLOTS       64u
+#define TG_PAD_TAG          0xffu       /* a 2-byte unit of padding: 0xff 0xff */
 
 /* A remembered record's identity: kind, arg and the 48-bit object in one
  * word (0 is never a record: kind 0 is NONE), and its stack id. */

@@ -312,7 +312,7 @@ int tg_reader_scan(struct tg_trace *t)
         }
         if (c.magic != TG_CHUNK_MAGIC)
             return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: bad magic 0x%08x", i, c.magic);
-        if (c.used > TG_CHUNK_PAYLOAD || c.used % (c.owner == TG_META_STREAM ? 8 : 4))
+        if (c.used > TG_CHUNK_PAYLOAD || c.used % (c.owner == TG_META_STREAM ? 8 : 2))
             return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: %u bytes used of %zu",
                                   i, c.used, (size_t)TG_CHUNK_PAYLOAD);
         ci[i] = (struct chunk_info){ .tick_base = c.tick_base, .used = c.used,
@@ -335,7 +335,7 @@ static int extend(struct tg_trace *t, struct rstream *s)
     if (rc < 0)
         return rc;
     uint32_t used = t->cinfo[idx].used;
-    if (used > TG_CHUNK_PAYLOAD || used % 4 || used < s->avail)
+    if (used > TG_CHUNK_PAYLOAD || used % 2 || used < s->avail)
         return tg_reader_fail(t, TG_TRACE_ECORRUPT, "corrupt chunk %u: %u bytes used", idx, used);
     uint32_t avail = tg_reader_in_file(t, idx, used);
     if (avail < used)
@@ -386,17 +386,24 @@ static inline void head_full(struct rstream *s, const struct tg_record *r, size_
     s->head_bytes = (uint32_t)bytes;
 }
 
-/* Sets S's head from the short record WORD at pos: false when it repeats
- * a dictionary slot nothing was remembered in. Its time counts from the
- * stream's previous event, which is in the same chunk (the first record
- * of a chunk is never short: the dictionary starts empty). */
-static inline bool head_short(struct rstream *s, uint32_t word)
+/* Sets S's head from the short record at pos (BYTES long, repeating SLOT,
+ * DT ticks after the stream's previous event, which is in the same chunk:
+ * the first record of a chunk is never short, the dictionary starts
+ * empty). False when nothing was remembered in SLOT. */
+static inline bool head_short(struct rstream *s, unsigned slot, uint32_t dt, uint32_t bytes)
 {
-    if (__builtin_expect(s->dict[word & (TG_DICT_SLOTS - 1)].key == 0, 0))
+    if (__builtin_expect(s->dict[slot & (TG_DICT_SLOTS - 1)].key == 0, 0))
         return false;
-    s->head = s->last + (word >> 8);
-    s->head_bytes = 4;
+    s->head = s->last + dt;
+    s->head_bytes = bytes;
     return true;
+}
+
+/* Bytes needed to read the record that starts with TAG (a full record's
+ * payload not counted yet). */
+static inline size_t record_start_bytes(unsigned tag)
+{
+    return tag >= TG_TINY_TAG ? 2 : tag >= TG_SHORT_TAG ? 4 : sizeof(struct tg_record);
 }
 
 /* Slow half of head(): window ends, chunk ends, TIME records, padding,
@@ -405,32 +412,31 @@ static int head_slow(struct tg_trace *t, struct rstream *s)
 {
     for (;;) {
         size_t left = (size_t)(s->end - s->pos);
-        size_t bytes = left ? 4 : 1;
-        const struct tg_record *r = (const struct tg_record *)s->pos;
         unsigned tag = left ? s->pos[0] : 0;
-        if (left >= 4 && tag >= TG_SHORT_TAG) {
-            uint32_t word;
-            memcpy(&word, s->pos, sizeof word);
+        size_t bytes = left ? record_start_bytes(tag) : 1;
+        const struct tg_record *r = (const struct tg_record *)s->pos;
+        if (left >= bytes && tag >= TG_SHORT_TAG) {
             if (tag == TG_PAD_TAG) {
-                s->pos += 4;
+                s->pos += 2;
                 continue;
             }
-            if (tag > TG_SHORT_MAX_TAG)
-                return corrupt_record(t, s, "has no known kind");
-            if (!head_short(s, word))
+            uint32_t dt = s->pos[1];
+            if (tag < TG_TINY_TAG) {
+                uint32_t word;
+                memcpy(&word, s->pos, sizeof word);
+                dt = word >> 8;
+            }
+            if (!head_short(s, tag, dt, (uint32_t)bytes))
                 return corrupt_record(t, s, "repeats a record the chunk never remembered");
             return 1;
         }
-        if (left >= 4) {
-            bytes = sizeof(struct tg_record);
-            if (left >= bytes) {
-                if (r->kind == TG_EV_NONE || r->kind >= TG_EV_COUNT)
-                    return corrupt_record(t, s, "has no known kind");
-                size_t slots = tg_event_slots[r->kind];
-                if (slots == TG_SLOTS_VAR)
-                    slots = r->arg;
-                bytes = (1 + slots) * sizeof *r;
-            }
+        if (left >= bytes) {
+            if (r->kind == TG_EV_NONE || r->kind >= TG_EV_COUNT)
+                return corrupt_record(t, s, "has no known kind");
+            size_t slots = tg_event_slots[r->kind];
+            if (slots == TG_SLOTS_VAR)
+                slots = r->arg;
+            bytes = (1 + slots) * sizeof *r;
         }
         if (left >= bytes) {
             if (r->kind == TG_EV_TIME) {
@@ -461,7 +467,7 @@ static int head_slow(struct tg_trace *t, struct rstream *s)
             s->pos = s->end;
             return 0;
         }
-        if (left >= 4)
+        if (left > 0)              /* writers publish whole records */
             return corrupt_record(t, s, "runs past the published bytes");
         if (s->cur + 1 >= s->chunks.n)
             return 0;              /* nothing more published yet */
@@ -476,10 +482,13 @@ static inline int head(struct tg_trace *t, struct rstream *s)
 {
     if (__builtin_expect(s->end - s->pos >= 16, 1)) {
         unsigned tag = s->pos[0];
-        if (tag >= TG_SHORT_TAG) {
+        if (tag >= TG_TINY_TAG) {
+            if (__builtin_expect(tag != TG_PAD_TAG && head_short(s, tag, s->pos[1], 2), 1))
+                return 1;
+        } else if (tag >= TG_SHORT_TAG) {
             uint32_t word;
             memcpy(&word, s->pos, sizeof word);
-            if (__builtin_expect(tag <= TG_SHORT_MAX_TAG && head_short(s, word), 1))
+            if (__builtin_expect(head_short(s, tag, word >> 8, 4), 1))
                 return 1;
         } else if (__builtin_expect(tag - 1u < TG_EV_COUNT - 1u && tag != TG_EV_TIME, 1)) {
             const struct tg_record *r = (const struct tg_record *)s->pos;
@@ -591,7 +600,7 @@ static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
     /* a copy: kind and arg are bytes, which may alias *ev, so reading them
      * through the pointer would reload them after every store to *ev */
     struct tg_record rec;
-    bool full = s->head_bytes != 4;
+    bool full = s->head_bytes > 4;
     if (__builtin_expect(full, 0)) {
         memcpy(&rec, s->pos, sizeof rec);
         uint32_t stack = TG_STACK_ID(rec.stack);
@@ -711,15 +720,19 @@ static uint64_t chunk_end_tick(struct tg_trace *t, uint32_t idx, uint8_t *buf)
     ssize_t n = pread(t->fd, buf, used, (off_t)tg_reader_payload_off(idx));
     const uint8_t *p = buf, *end = p + (n > 0 ? n : 0);
     uint64_t base = t->cinfo[idx].tick_base, last = 0;
-    while (end - p >= 4) {
+    while (end - p >= 2) {
         if (p[0] >= TG_SHORT_TAG) {
-            uint32_t word;
-            memcpy(&word, p, sizeof word);
-            if (p[0] <= TG_SHORT_MAX_TAG)
-                last += word >> 8;
-            else if (p[0] != TG_PAD_TAG)
+            size_t bytes = p[0] == TG_PAD_TAG ? 2 : record_start_bytes(p[0]);
+            if ((size_t)(end - p) < bytes)
                 break;
-            p += 4;
+            if (p[0] >= TG_TINY_TAG && p[0] != TG_PAD_TAG)
+                last += p[1];
+            else if (p[0] < TG_TINY_TAG) {
+                uint32_t word;
+                memcpy(&word, p, sizeof word);
+                last += word >> 8;
+            }
+            p += bytes;
             continue;
         }
         struct tg_record r;

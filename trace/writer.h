@@ -182,21 +182,25 @@ struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
  * go back to the file system (a hole; one system call). */
 void tg_stream_close(struct tg_stream *s);
 
+/* Padding before a full record at P: to 4 bytes, to 8 with payload. */
+static inline size_t tg_record_pad(const uint8_t *p, unsigned nslots)
+{
+    size_t align = nslots ? 8 : 4;
+    return (align - ((uintptr_t)p & (align - 1))) & (align - 1);
+}
+
 /* The inline part of a reservation: NULL when the slow path must run
- * (no chunk, chunk full, time base too old), with nothing changed. A
- * record with payload starts 8-aligned (a pad word before it if needed). */
+ * (no chunk, chunk full, time base too old), with nothing changed. */
 static inline struct tg_record *tg_stream_reserve_fast(struct tg_stream *s, unsigned nslots,
                                                        uint64_t tick)
 {
-    size_t pad = nslots ? ((uintptr_t)s->pos & 7u) : 0;
+    size_t pad = s->pos ? tg_record_pad(s->pos, nslots) : 0;
     size_t need = pad + (size_t)(1 + nslots) * sizeof(struct tg_record);
     if (__builtin_expect(s->pos == NULL || (size_t)(s->end - s->pos) < need
                          || tick - s->tick_base > UINT32_MAX, 0))
         return NULL;
-    if (pad) {
-        uint32_t word = TG_PAD_WORD;
-        memcpy(s->pos, &word, sizeof word);
-    }
+    if (pad)
+        memset(s->pos, TG_PAD_TAG, pad);
     struct tg_record *r = (struct tg_record *)(s->pos + pad);
     r->dt = (uint32_t)(tick - s->tick_base);
     s->last_tick = tick;
@@ -229,9 +233,10 @@ static inline void tg_record_fill(struct tg_record *r, unsigned kind, unsigned a
     r->stack = stack;
 }
 
-/* The repeat of a remembered record, as a 4-byte short record: true when
- * written (and published). False when a full record must be written, in
- * *SLOT: the set's least recently used way. */
+/* The repeat of a remembered record, as a short record (2 bytes when its
+ * dt is below 256 ticks, else 4): true when written (and published).
+ * False when a full record must be written, in *SLOT: the set's least
+ * recently used way. */
 static inline bool tg_stream_emit_short(struct tg_stream *s, uint64_t key, uint32_t stack,
                                         uint64_t tick, unsigned *slot)
 {
@@ -246,9 +251,16 @@ static inline bool tg_stream_emit_short(struct tg_stream *s, uint64_t key, uint3
         return false;
     }
     s->recent = way ? s->recent | bit : s->recent & ~bit;
-    uint32_t word = (uint32_t)dt << 8 | TG_SHORT_TAG | (set + way);
-    memcpy(s->pos, &word, sizeof word);
-    s->pos += sizeof word;
+    unsigned slot_used = set + way;
+    if (__builtin_expect(dt < TG_TINY_DT_LIMIT && slot_used != 63, 1)) {
+        s->pos[0] = (uint8_t)(TG_TINY_TAG | slot_used);
+        s->pos[1] = (uint8_t)dt;
+        s->pos += 2;
+    } else {
+        uint32_t word = (uint32_t)dt << 8 | TG_SHORT_TAG | slot_used;
+        memcpy(s->pos, &word, sizeof word);
+        s->pos += sizeof word;
+    }
     s->last_tick = tick;
     tg_stream_commit(s);
     return true;

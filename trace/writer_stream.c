@@ -60,18 +60,16 @@ static int claim(struct tg_stream *s, uint64_t tick)
 /* Room for a record with NSLOTS payload slots, padding included. */
 static size_t room_for(const struct tg_stream *s, unsigned nslots)
 {
-    size_t pad = nslots && s->pos ? ((uintptr_t)s->pos & 7u) : 0;
+    size_t pad = s->pos ? tg_record_pad(s->pos, nslots) : 0;
     return pad + (size_t)(1 + nslots) * sizeof(struct tg_record);
 }
 
-/* Starts a record with payload at the next 8-aligned offset. */
-static struct tg_record *aligned_record(struct tg_stream *s)
+/* Starts a full record at the next offset aligned for it. */
+static struct tg_record *aligned_record(struct tg_stream *s, unsigned nslots)
 {
-    if ((uintptr_t)s->pos & 7u) {
-        uint32_t word = TG_PAD_WORD;
-        memcpy(s->pos, &word, sizeof word);
-        s->pos += sizeof word;
-    }
+    size_t pad = tg_record_pad(s->pos, nslots);
+    memset(s->pos, TG_PAD_TAG, pad);
+    s->pos += pad;
     return (struct tg_record *)s->pos;
 }
 
@@ -79,7 +77,7 @@ static struct tg_record *aligned_record(struct tg_stream *s)
  * last event stays what it was) or LOST (an event). */
 static void put(struct tg_stream *s, unsigned kind, uint64_t tick, uint64_t a, uint64_t b)
 {
-    struct tg_record *r = aligned_record(s);
+    struct tg_record *r = aligned_record(s, 1);
     r->dt = (uint32_t)(tick - s->tick_base);
     tg_record_fill(r, kind, 0, 0, 0);
     struct tg_slot p = { a, b };
@@ -99,10 +97,10 @@ struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
     if (s->chunk && tick < s->tick_base)
         tick = s->tick_base;     /* a stream's times never go back */
     bool rebase = s->chunk && tick - s->tick_base > UINT32_MAX;
-    /* worst case: a pad word before each record with payload */
-    size_t extra = (rebase ? 36 : 0) + (s->lost ? 36 : 0);
+    /* worst case: 6 bytes of padding before each record with payload */
+    size_t extra = (rebase ? 38 : 0) + (s->lost ? 38 : 0);
 
-    if (s->pos == NULL || (size_t)(s->end - s->pos) < room_for(s, nslots) + 4 + extra) {
+    if (s->pos == NULL || (size_t)(s->end - s->pos) < room_for(s, nslots) + 6 + extra) {
         if (s->lost && s->lost < s->retry_at && tick - s->fail_tick < RETRY_TICKS) {
             s->lost++;
             return NULL;
@@ -129,7 +127,7 @@ struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
         s->lost = 0;
         s->retry_at = 0;
     }
-    struct tg_record *r = nslots ? aligned_record(s) : (struct tg_record *)s->pos;
+    struct tg_record *r = aligned_record(s, nslots);
     r->dt = (uint32_t)(tick - s->tick_base);
     s->last_tick = tick;
     s->pos = (uint8_t *)r + (size_t)(1 + nslots) * sizeof *r;

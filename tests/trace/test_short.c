@@ -1,5 +1,5 @@
 /* Short records (format version 2): a record that repeats one its chunk
- * remembers is 4 bytes. Checked here: what is read back is exactly what was
+ * remembers is 2 or 4 bytes. Checked here: what is read back is exactly what was
  * written, whatever mix of repeats, new records, payload records (padding),
  * long gaps (a full record again), TIME rebases and chunk roll-overs (the
  * dictionary starts empty in each chunk); how small a loop's trace is; and
@@ -35,7 +35,7 @@ static void open_mono(struct tg_writer *w, const char *path)
 }
 
 /* Record kinds in one thread's chunks, straight from the file. */
-struct raw_counts { uint64_t shorts, fulls, pads, bytes; uint32_t chunks; };
+struct raw_counts { uint64_t tiny, shorts, fulls, pads, bytes; uint32_t chunks; };
 
 static struct raw_counts raw_count(const char *path)
 {
@@ -56,19 +56,21 @@ static struct raw_counts raw_count(const char *path)
         bool first = true;
         while (p < end) {
             if (p[0] == TG_PAD_TAG) {
-                cr_assert_eq(((uintptr_t)(p + 4) - (uintptr_t)(c + 1)) % 8, 0,
-                             "padding only where it aligns a payload record");
+                cr_assert_eq(p[1], TG_PAD_TAG, "padding comes in 2-byte units");
                 rc.pads++;
-                p += 4;
+                p += 2;
                 continue;
             }
             if (p[0] >= TG_SHORT_TAG) {
                 cr_assert(!first, "a chunk never starts with a short record");
+                bool tiny = p[0] >= TG_TINY_TAG;
+                rc.tiny += tiny;
                 rc.shorts++;
-                p += 4;
+                p += tiny ? 2 : 4;
                 first = false;
                 continue;
             }
+            cr_assert_eq(((uintptr_t)p - (uintptr_t)(c + 1)) % 4, 0, "full records are 4-aligned");
             const struct tg_record *r = (const void *)p;
             unsigned slots = slots_of[r->kind] == TG_SLOTS_VAR ? r->arg : slots_of[r->kind];
             if (slots)
@@ -139,7 +141,9 @@ Test(short_records, mixed_stream_reads_back_exactly)
     struct raw_counts rc = raw_count(path);
     cr_assert_gt(rc.chunks, 1, "the stream rolls over into new chunks");
     cr_assert_gt(rc.shorts, N / 2, "repeats are short records: %lu of %d", rc.shorts, N);
-    cr_assert_gt(rc.pads, 0, "some payload records needed padding");
+    cr_assert_gt(rc.tiny, 0, "repeats less than 256 ticks apart are 2 bytes");
+    cr_assert_gt(rc.shorts - rc.tiny, 0, "repeats further apart are 4 bytes");
+    cr_assert_gt(rc.pads, 0, "some full records needed padding");
     cr_assert_eq(rc.shorts + rc.fulls, N, "every event is one record");
 
     struct ev_list l;
@@ -159,7 +163,7 @@ Test(short_records, mixed_stream_reads_back_exactly)
     ev_list_free(&l);
 }
 
-/* The loop of a lock-heavy program: a lock+unlock pair at one site costs 8
+/* The loop of a lock-heavy program: a lock+unlock pair at one site costs 4
  * bytes once its two records are remembered. (These two records fall in
  * the same dictionary set: a direct-mapped dictionary would make every
  * one of them a full record.) */
@@ -181,7 +185,7 @@ Test(short_records, a_repeated_pair_is_eight_bytes)
     tg_writer_finish(&w, 0);
     struct raw_counts rc = raw_count(path);
     double per_pair = (double)rc.bytes / PAIRS;
-    cr_assert_lt(per_pair, 8.1, "%.2f bytes per pair", per_pair);
+    cr_assert_lt(per_pair, 4.1, "%.2f bytes per pair", per_pair);
     cr_assert_eq(rc.fulls, 2u * rc.chunks, "one full record per site and chunk");
     struct ev_list l;
     cr_assert_eq(read_all(path, &l, NULL), 0);
@@ -191,8 +195,9 @@ Test(short_records, a_repeated_pair_is_eight_bytes)
     ev_list_free(&l);
 }
 
-/* Damage to a short record: a slot nothing was remembered in, or a tag no
- * record has, stops the read with an error after the good events. */
+/* Damage to the fifth short record: a slot nothing was remembered in, or
+ * a first byte no record has, stops the read with an error after the good
+ * events. */
 static void damaged(uint8_t tag, const char *expect)
 {
     char path[PATH_MAX], bad[PATH_MAX + 8];
@@ -203,7 +208,7 @@ static void damaged(uint8_t tag, const char *expect)
     struct tg_stream s;
     tg_stream_init(&s, &w, w.first_thread);
     uint64_t tick = tg_tick(w.clock);
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 40; i++)
         tg_stream_emit(&s, TG_EV_MUTEX_ACQ, 0, 0x601040, 7, tick += 20);
     tg_stream_close(&s);
     tg_writer_finish(&w, 0);
@@ -218,7 +223,7 @@ static void damaged(uint8_t tag, const char *expect)
     for (uint32_t i = 0; i < h->chunks_used && rec == NULL; i++) {
         struct tg_chunk_header *c = (void *)(m + TG_HEADER_SIZE + (size_t)i * TG_CHUNK_SIZE);
         if (c->owner != TG_META_STREAM)
-            rec = (uint8_t *)(c + 1) + 16 + 4 * 4;   /* the fifth short record */
+            rec = (uint8_t *)(c + 1) + 16 + 4 * 2;   /* after 4 two-byte ones */
     }
     cr_assert_not_null(rec);
     cr_assert_geq(rec[0], TG_SHORT_TAG);
@@ -237,6 +242,6 @@ static void damaged(uint8_t tag, const char *expect)
 
 Test(short_records, damaged_short_records_are_errors)
 {
-    damaged(TG_SHORT_TAG | 33, "never remembered");
-    damaged(0xc5, "no known kind");
+    damaged(TG_TINY_TAG | 33, "never remembered");
+    damaged(0, "no known kind");
 }
