@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -207,10 +208,20 @@ static void *detect_run(void *arg)
     return NULL;
 }
 
+/* Whether this process may run on more than one CPU. */
+static bool several_cpus(void)
+{
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 1;
+}
+
 /* Starts the detectors on PATH with CFG (its on_finding is replaced).
- * Returns NULL if they cannot run apart (the caller runs them itself). */
+ * Returns NULL if they cannot run apart (the caller runs them itself): on
+ * one CPU a second reader would only add its own cost. */
 static struct detect *detect_start(const char *path, struct tg_analysis_config cfg)
 {
+    if (!several_cpus())
+        return NULL;
     struct detect *d = calloc(1, sizeof *d);
     if (d == NULL)
         return NULL;
