@@ -9,7 +9,7 @@
  * page that is 10-60 ns a record, more than the rest of a hook costs.
  *
  * So a helper thread works ahead of the chunks in use: it grows the file a
- * window past the last claimed chunk (fallocate, through the writer, so no
+ * window (2 MiB) past the last claimed chunk (fallocate, through the writer, so no
  * claim has to), populates the chunks (madvise MADV_POPULATE_WRITE: page
  * tables writable, data untouched) and then writes to each page (without
  * changing it) through the mapping, which pays the hypervisor's share too. None of it
@@ -41,7 +41,11 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-#define WINDOW_CHUNKS 128u      /* 8 MiB kept ready ahead of chunks_used */
+/* 2 MiB kept ready ahead of chunks_used: at 2-4 bytes an event that is
+ * 0.5-1 million events of lead (tens of ms of a lock-heavy program), while
+ * the pages populated past the trace's end, work thrown away when the root
+ * trims the file, stay few */
+#define WINDOW_CHUNKS 32u
 #define START_AFTER   4u        /* claims by this process before the helper starts */
 #define BATCH_CHUNKS  16u      /* 1 MiB per populate call: fewer calls, cheaper pages */
 
