@@ -111,6 +111,11 @@ struct dthread {
     uint16_t wevent;
     uint32_t wobj, wtarget, wstack, wserial;
     uint64_t wts, wpthread;     /* wpthread: the pthread_t a join names */
+    /* locks whose hold another thread's acquisition took over (its release
+     * was still on its way: events reordered live, or lost): the release
+     * that comes later is that one, not a misuse */
+    uint32_t displaced[4];
+    uint8_t  ndisplaced, displaced_next;    /* entries in use (at most 4), next slot */
     /* the mutex a condition wait gave back, re-held when it returns */
     struct dheld cond_held;
     bool     cond_has_held;

@@ -239,6 +239,32 @@ void st_held_add(struct tg_analysis *a, struct dthread *t, uint32_t thread,
     t->heldhash ^= held_hash(in->obj, in->mode);
 }
 
+/* THREAD's hold on OBJ is dropped because another thread acquired OBJ: our
+ * picture missed its release, which may still come. */
+static void displace(struct tg_analysis *a, uint32_t thread, uint32_t obj)
+{
+    struct dthread *t = st_thread(a, thread);
+    if (t) {
+        t->displaced[t->displaced_next] = obj;
+        t->displaced_next = (uint8_t)((t->displaced_next + 1) % 4);
+        if (t->ndisplaced < 4)
+            t->ndisplaced++;
+    }
+    st_held_drop(a, thread, obj);
+}
+
+/* Whether T's release of OBJ is the one a displacement was waiting for
+ * (then forgotten: it explains one release). */
+static bool late_release(struct dthread *t, uint32_t obj)
+{
+    for (uint32_t i = 0; i < t->ndisplaced; i++)
+        if (t->displaced[i] == obj) {
+            t->displaced[i] = NONE;
+            return true;
+        }
+    return false;
+}
+
 /* Takes OBJ for the event's thread. BLOCKING: acquired by a blocking or
  * timed call whose lock-order edges were not added at its request yet. */
 void st_acquire(struct tg_analysis *a, const struct tg_ev *ev, uint32_t obj,
@@ -249,9 +275,10 @@ void st_acquire(struct tg_analysis *a, const struct tg_ev *ev, uint32_t obj,
         return;
     struct dobj *o = OBJ(a, obj);
     /* our picture says someone else holds it: their release was not seen
-     * (lost events, or unlocked by another thread); believe the acquisition */
+     * (lost events, or events reordered by a live read under load);
+     * believe the acquisition */
     if (o->owner != NONE && o->owner != ev->thread)
-        st_held_drop(a, o->owner, obj);
+        displace(a, o->owner, obj);
     if (mode != TG_MODE_READ)
         while (o->nreaders) {
             uint32_t r = o->readers[0];
@@ -262,7 +289,7 @@ void st_acquire(struct tg_analysis *a, const struct tg_ev *ev, uint32_t obj,
                 }
                 break;          /* upgrading its own read hold: leave both */
             }
-            st_held_drop(a, r, obj);
+            displace(a, r, obj);
         }
     if (blocking)
         lg_blocking_acquire(a, t, ev->thread, obj, mode, ev);
@@ -376,6 +403,8 @@ void st_release(struct tg_analysis *a, const struct tg_ev *ev, uint8_t kind)
     }
     if (t->lost)
         return;                             /* our picture of its holds is incomplete */
+    if (late_release(t, obj))
+        return;                             /* the hold another acquisition took over */
     uint32_t holder = o->owner != NONE ? o->owner : o->nreaders ? o->readers[0] : NONE;
     if (holder != NONE && holder != ev->thread) {
         struct dthread *ht = st_thread(a, holder);

@@ -238,6 +238,37 @@ Test(misuse, condition_wait_with_a_bad_deadline_keeps_the_mutex)
     cr_assert_eq(findings(&fs), 1, "no unlock-not-held");
 }
 
+Test(misuse, late_release_after_a_reordered_acquisition_is_not_misuse)
+{
+    /* read live under load, T2's acquisition can arrive before T1's release
+     * (which happened first): T1's release is then late, not a misuse */
+    start(0);
+    spawn(1);
+    spawn(2);
+    lock(1, LA);
+    lock(2, LA);
+    unlock(1, LA);
+    unlock(2, LA);
+    lock(1, LB);
+    lock(2, LB);
+    unlock(2, LB);
+    unlock(1, LB);
+    assert_clean();
+}
+
+Test(misuse, displaced_thread_unlocking_twice_is_still_misuse)
+{
+    start(0);
+    spawn(1);
+    spawn(2);
+    lock(1, LA);
+    lock(2, LA);
+    unlock(1, LA);          /* the late release */
+    unlock(2, LA);
+    unlock(1, LA);          /* one more: nobody holds it */
+    only_misuse(TG_MISUSE_UNLOCK_NOT_HELD);
+}
+
 Test(misuse, two_mutexes_on_one_condition)
 {
     start(0);
