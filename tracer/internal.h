@@ -255,8 +255,12 @@ void tg_emit(struct tg_thread *t, unsigned kind, unsigned arg,
     tick = tg_mono(t, tick);
     uint64_t key = tg_dict_key(kind, arg, obj);
     unsigned slot;
-    if (TG_LIKELY(tg_stream_emit_short(s, key, stack, tick, &slot)))
+    if (TG_LIKELY(tg_stream_emit_short(s, key, stack, tick, &slot))) {
+        /* the chunk's lines are cold (populated, never read): ask for the
+         * ones the next records will need now, so the stores do not wait */
+        __builtin_prefetch(s->pos + TG_PREFETCH_AHEAD, 1, 3);
         return;
+    }
     struct tg_record *r = tg_reserve(t, 0, tick);
     if (TG_UNLIKELY(r == NULL))
         return;
