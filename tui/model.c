@@ -22,7 +22,7 @@ static struct tg_lk *lock_of(struct tg_tui_model *m, uint32_t obj)
         return NULL;
     l->obj = obj;
     l->owner = l->last_owner = TG_TUI_NONE;
-    tg_series_init(&l->ser, TG_TUI_LK_COUNT);
+    tg_series_init(&l->ser, TG_TUI_LK_COUNT, 8);   /* struct tg_lockpay */
     o->pub.lock_lane = (uint32_t)m->nlk;
     m->lk[m->nlk++] = l;
     return l;
@@ -48,7 +48,7 @@ static struct tg_thr *thread_get(struct tg_tui_model *m, uint32_t index, uint32_
     t->pub.process = process;
     t->lane = (uint32_t)m->nthr;
     t->cur_shown = t->blocked_obj = t->cond_mutex = TG_TUI_NONE;
-    tg_series_init(&t->ser, TG_TUI_ST_COUNT);
+    tg_series_init(&t->ser, TG_TUI_ST_COUNT, 4);   /* the shown object */
     m->lane_of[index] = t->lane;
     m->thr[m->nthr++] = t;
     return t;

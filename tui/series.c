@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tg_series_init(struct tg_series *s, unsigned nstates)
+void tg_series_init(struct tg_series *s, unsigned nstates, unsigned tag_bytes)
 {
     memset(s, 0, sizeof *s);
     s->nstates = nstates;
-    s->stride = 2 * nstates + (nstates + 7) / 8;
+    s->tag_bytes = tag_bytes == 4 ? 4 : 8;
+    s->stride = nstates + (nstates * (s->tag_bytes + 1) + 7) / 8;
 }
 
 /* Makes room for the row of block B. */
@@ -24,14 +25,36 @@ static uint64_t *cum_row(struct tg_series *s, size_t b)
     return s->rows + b * s->stride;
 }
 
-static uint64_t *tag_row(const struct tg_series *s, size_t b)
+static unsigned char *tag_row(const struct tg_series *s, size_t b)
 {
-    return s->rows + b * s->stride + s->nstates;
+    return (unsigned char *)(s->rows + b * s->stride + s->nstates);
 }
 
 static uint8_t *off_row(const struct tg_series *s, size_t b)
 {
-    return (uint8_t *)(s->rows + b * s->stride + 2 * s->nstates);
+    return tag_row(s, b) + s->nstates * s->tag_bytes;
+}
+
+static void tag_set(const struct tg_series *s, unsigned char *row, unsigned k, uint64_t v)
+{
+    if (s->tag_bytes == 4) {
+        uint32_t v32 = (uint32_t)v;
+        memcpy(row + 4 * k, &v32, 4);
+    } else {
+        memcpy(row + 8 * k, &v, 8);
+    }
+}
+
+static uint64_t tag_get(const struct tg_series *s, const unsigned char *row, unsigned k)
+{
+    if (s->tag_bytes == 4) {
+        uint32_t v32;
+        memcpy(&v32, row + 4 * k, 4);
+        return v32;
+    }
+    uint64_t v;
+    memcpy(&v, row + 8 * k, 8);
+    return v;
 }
 
 void tg_series_free(struct tg_series *s)
@@ -160,14 +183,15 @@ int tg_series_seal_tags(struct tg_series *s, tg_series_tag_fn fn, const void *ct
         if (rows_grow(s, b) < 0)
             return -ENOMEM;
         uint8_t *off = off_row(s, b);
-        uint64_t *tag = tag_row(s, b);
-        memset(off, TG_SERIES_UNTAGGED, ns);     /* a tag is read only where off is set */
+        unsigned char *tag = tag_row(s, b);
+        for (unsigned k = 0; k < ns; k++)      /* a tag is read only where off is set */
+            off[k] = TG_SERIES_UNTAGGED;
         const uint8_t *st = s->st + b * TG_SERIES_BLOCK;
         for (unsigned k = 0; k < TG_SERIES_BLOCK; k++) {
             if (off[st[k]] != TG_SERIES_UNTAGGED)
                 continue;
             off[st[k]] = (uint8_t)k;
-            tag[st[k]] = fn(ctx, b * TG_SERIES_BLOCK + k);
+            tag_set(s, tag, st[k], fn(ctx, b * TG_SERIES_BLOCK + k));
         }
         s->ntag = b + 1;
     }
@@ -293,7 +317,7 @@ size_t tg_series_tagged(const struct tg_series *s, size_t from, size_t to, unsig
     for (size_t b = from; b <= to && b < s->ntag && state < ns; b++) {
         uint8_t off = off_row(s, b)[state];
         if (off != TG_SERIES_UNTAGGED) {
-            *tag = tag_row(s, b)[state];
+            *tag = tag_get(s, tag_row(s, b), state);
             return b * TG_SERIES_BLOCK + off;
         }
     }

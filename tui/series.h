@@ -47,13 +47,13 @@ struct tg_series {
      * row at each end and nothing else:
      *   words [0, nstates): time in each state over segments [0, b*BLOCK)
      *     (valid for b < ncum);
-     *   words [nstates, 2*nstates): the caller's tag of the first segment
-     *     of each state in the block, and after them one byte per state:
-     *     that segment's offset in the block, TG_SERIES_UNTAGGED if none
-     *     (valid for b < ntag). */
+     *   then nstates tags of tag_bytes (4 or 8) each: the caller's tag of
+     *     the first segment of each state in the block, and after them one
+     *     byte per state: that segment's offset in the block,
+     *     TG_SERIES_UNTAGGED if none (valid for b < ntag). */
     uint64_t *rows;
     size_t caprows, ncum, ntag;
-    unsigned nstates, stride;
+    unsigned nstates, stride, tag_bytes;
 };
 
 #define TG_SERIES_UNTAGGED 0xffu
@@ -75,7 +75,8 @@ static inline uint64_t tg_series_ts(const struct tg_series *s, size_t i)
     return d != TG_SERIES_WIDE ? s->base[i >> TG_SERIES_SHIFT] + d : tg_series_wide_ts(s, i);
 }
 
-void tg_series_init(struct tg_series *s, unsigned nstates);
+/* TAG_BYTES: 4 if the caller's tags fit 32 bits, else 8. */
+void tg_series_init(struct tg_series *s, unsigned nstates, unsigned tag_bytes);
 void tg_series_free(struct tg_series *s);
 /* Appends a segment; TS is clamped to the previous one. Returns its index,
  * or SIZE_MAX on allocation failure. */

@@ -19,7 +19,7 @@ static uint64_t tag_of(const void *ctx, size_t i)
 
 static void setup(void)
 {
-    tg_series_init(&s, NS);
+    tg_series_init(&s, NS, 4);
     srand(7);
     uint64_t ts = 1000;
     for (unsigned i = 0; i < NSEG; i++) {
@@ -114,4 +114,28 @@ Test(series, a_rewritten_segment_is_tagged_again)
     uint64_t tag;
     size_t first = tg_series_tagged(&s, 100, 100, st, &tag);
     cr_assert_leq(first, i, "segment %zu is now in state %u", i, st);
+}
+
+static uint64_t wide_tag_of(const void *ctx, size_t i)
+{
+    (void)ctx;
+    return 0xabcd000000000000ull | i;
+}
+
+Test(series, tags_of_eight_bytes_keep_every_bit)
+{
+    struct tg_series w;
+    tg_series_init(&w, 3, 8);
+    for (unsigned i = 0; i < 64 * 4; i++) {
+        cr_assert_neq(tg_series_push(&w, 10 * (uint64_t)i, i % 3), SIZE_MAX);
+        if (tg_series_tag_due(&w))
+            cr_assert_eq(tg_series_seal_tags(&w, wide_tag_of, NULL), 0);
+    }
+    for (unsigned st = 0; st < 3; st++) {
+        uint64_t tag = 0;
+        size_t i = tg_series_tagged(&w, 1, 2, st, &tag);
+        cr_assert_eq(i, 64 + (st + 2) % 3, "state %u", st);   /* 64 % 3 == 1 */
+        cr_assert_eq(tag, wide_tag_of(NULL, i));
+    }
+    tg_series_free(&w);
 }
