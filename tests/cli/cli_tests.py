@@ -336,6 +336,74 @@ def check_sigkill(tmp):
     ok(s.status == 0, "stats reads the killed program's trace", s.err)
 
 
+def no_core():
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def check_on_deadlock(tmp):
+    """--on-deadlock: kill (default) and abort end the deadlocked program and
+    exit with the findings status; wait leaves it hanging until someone ends
+    it, then tangle exits the same way."""
+    if "deadlock" not in findings_built():
+        skip("this build's detectors do not report deadlocks")
+    for how, sig in (("kill", "SIGKILL"), ("abort", "SIGABRT")):
+        trace, js = os.path.join(tmp, f"{how}.trace"), os.path.join(tmp, f"{how}.json")
+        opt = [] if how == "kill" else [f"--on-deadlock={how}"]
+        p = subprocess.Popen([ARGS.tangle, "run", "-o", trace, "--json", js, *opt, "--",
+                              sample("relock_self")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=no_core)
+        r = reap(p)
+        ok(r.status == 66, f"--on-deadlock={how}: tangle exits 66 ({r.status})", r.err[-1500:])
+        ok(f"ended relock_self with {sig}" in r.err.replace("\n       ", " "),
+           f"--on-deadlock={how}: the summary says tangle ended it with {sig}", r.err[-800:])
+        with open(js) as f:
+            st = json.load(f)["exit_status"]
+        want = 128 + getattr(signal, sig)
+        ok(st == want, f"--on-deadlock={how}: JSON exit_status {want} ({st})")
+
+    # wait: the program stays, blocked, until we end it
+    trace = os.path.join(tmp, "wait.trace")
+    p = subprocess.Popen([ARGS.tangle, "run", "-o", trace, "--on-deadlock=wait", "--",
+                          sample("relock_self")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline, err, pid = time.monotonic() + 30, b"", None
+    os.set_blocking(p.stderr.fileno(), False)
+    while pid is None and time.monotonic() < deadline and p.poll() is None:
+        chunk = p.stderr.read() or b""
+        err += chunk
+        m = re.search(rb"leaving \S+ \(pid (\d+)\) hanging", err)
+        if m:
+            pid = int(m.group(1))
+        else:
+            time.sleep(0.05)
+    ok(pid is not None, "--on-deadlock=wait: tangle says which pid it leaves hanging",
+       err.decode(errors="replace")[-1500:])
+    if pid is None:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        return
+    time.sleep(1.0)
+    ok(p.poll() is None, "--on-deadlock=wait: tangle waits with it")
+    try:
+        os.kill(pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    ok(alive, f"--on-deadlock=wait: the program (pid {pid}) is still there a second later")
+    if alive:
+        os.kill(pid, signal.SIGKILL)
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    os.set_blocking(p.stderr.fileno(), True)
+    err += p.stderr.read() or b""
+    ok(p.returncode == 66, f"--on-deadlock=wait: once it is ended, tangle exits 66 ({p.returncode})",
+       err.decode(errors="replace")[-800:])
+
+
 def check_forward(tmp):
     """A signal sent to tangle (not by the terminal) reaches PROGRAM once."""
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -536,6 +604,7 @@ CHECKS = {
     "static-program": check_static_program,
     "survivor": check_survivor,
     "sigkill": check_sigkill,
+    "on-deadlock": check_on_deadlock,
     "forward-signals": check_forward,
     "terminal-interrupt": check_terminal_interrupt,
     "abba-trace": check_abba_trace,
