@@ -20,6 +20,7 @@
 #define HUGE_FROM (4u << 20)
 #define ALIGN (2u << 20)
 #define RESERVE ((size_t)64 << 20)
+#define STEP_SMALL (256u * 1024u)
 
 static size_t page_round(size_t n)
 {
@@ -66,6 +67,15 @@ int tg_vec_grow_slow(void **p, size_t *cap, size_t need, size_t elem)
     size_t ncap = *cap ? *cap : 16;
     while (ncap < need)
         ncap += ncap / 2 + 16;
+    size_t step = need * elem < HUGE_FROM ? STEP_SMALL : ALIGN;
+    size_t fine = (need * elem + step - 1) / step * step;
+    if (*cap * elem >= BIG && fine <= RESERVE) {
+        /* a mapping grows in place within its reservation: fault in what is
+         * needed next, not half as much again (every page faulted in is
+         * zeroed by the kernel, and zeroing was a sixth of building a
+         * large model) */
+        ncap = fine / elem;
+    }
     size_t old = *cap * elem, bytes = ncap * elem;
     if (bytes < BIG) {
         void *q = realloc(*p, bytes);
