@@ -179,9 +179,10 @@ const char *tg_obj_kind_name(unsigned kind);              /* "mutex", "rwlock", 
 
 /* Optional: how objects and stacks are identified in dedup keys. Without
  * them a stack is its id and an object its (process, address). With them
- * (the CLI passes a hash of a stack's frames and of an object's report
- * name) the same bug found through different stack ids or heap addresses is
- * one finding. Must be pure functions of their arguments. */
+ * (e.g. a hash of a stack's frames and of an object's report name) the same
+ * bug found through different stack ids or heap addresses is one finding.
+ * Must be pure functions of their arguments, and the same for every reader
+ * of one trace (tangle run, report and view do not pass any yet). */
 struct tg_analysis_keys {
     void *ctx;
     uint64_t (*stack)(void *ctx, uint32_t stack_id);
