@@ -426,6 +426,37 @@ static void trim(struct tg_writer *w)
     tg_writer_unlock(w);
 }
 
+/* At the end: gives back the pages past the records of every closed
+ * thread chunk. tg_writer_release_tail did it when each closed, but where
+ * the kernel maps the trace in huge pages (map_file) a write anywhere in a
+ * 2 MiB page-cache folio afterwards makes the file system reserve the
+ * whole folio's blocks again, holes included; once the program is done
+ * writing, a hole stays one. Headers are read with pread: the reaped
+ * case maps only the file header. Best effort. */
+static void free_closed_tails(struct tg_writer *w, uint64_t nchunks)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    /* not under the run-wide lock, which lives in the header's page: its
+     * stores after the holes would refill unit 0's; closed chunks are
+     * nobody's to write any more */
+    if (check_fd(w) == 0) {
+        for (uint64_t i = 0; i < nchunks; i++) {
+            struct tg_chunk_header c;
+            off_t off = (off_t)(TG_HEADER_SIZE + i * (uint64_t)TG_CHUNK_SIZE);
+            if (pread(w->fd, &c, sizeof c, off) != (ssize_t)sizeof c)
+                break;
+            if (c.magic != TG_CHUNK_MAGIC || c.owner == TG_META_STREAM || !c.closed
+                || c.used > TG_CHUNK_PAYLOAD)
+                continue;
+            uint64_t start = ((uint64_t)off + sizeof c + c.used + page - 1) / page * page;
+            uint64_t end = (uint64_t)off + TG_CHUNK_SIZE;
+            if (start < end)
+                fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+                          (off_t)(end - start));
+        }
+    }
+}
+
 void tg_writer_finish(struct tg_writer *w, int wait_status)
 {
     if (w->hdr == NULL)
@@ -437,6 +468,8 @@ void tg_writer_finish(struct tg_writer *w, int wait_status)
     trim(w);
     __atomic_store_n(&hdr->exit_status, wait_status, __ATOMIC_RELAXED);
     __atomic_store_n(&hdr->finished, 1, __ATOMIC_RELEASE);
+    /* last: the header stores above would otherwise refill holes near it */
+    free_closed_tails(w, __atomic_load_n(&hdr->chunks_used, __ATOMIC_ACQUIRE));
 }
 
 int tg_writer_finish_reaped(const char *path, int wait_status)
@@ -476,6 +509,7 @@ int tg_writer_finish_reaped(const char *path, int wait_status)
     trim(&w);
     __atomic_store_n(&w.hdr->exit_status, wait_status, __ATOMIC_RELAXED);
     __atomic_store_n(&w.hdr->finished, 1, __ATOMIC_RELEASE);
+    free_closed_tails(&w, __atomic_load_n(&w.hdr->chunks_used, __ATOMIC_ACQUIRE));
 out:
     if (w.hdr)
         munmap(w.hdr, TG_HEADER_SIZE);
