@@ -240,13 +240,16 @@ static void *map_aligned(int fd, uint64_t size)
  * cost their own. Measured on this project's VMs (shadow page tables),
  * writing a fresh file mapping costs ~0.65 us a 4 KiB page that way
  * against ~8 us populated and touched page by page. Elsewhere the advice
- * is ignored and nothing changes. */
+ * is ignored and nothing changes. TANGLE_HUGEPAGES=0 leaves it out
+ * (docs/tracer.md: what it costs in disk while a run lasts). */
 static int map_file(struct tg_writer *w)
 {
     for (uint64_t size = RESERVE_MAX; size >= RESERVE_MIN; size /= 2) {
         void *p = map_aligned(w->fd, size);
         if (p != MAP_FAILED) {
-            (void)madvise(p, size, MADV_HUGEPAGE);
+            const char *huge = getenv("TANGLE_HUGEPAGES");
+            if (huge == NULL || strcmp(huge, "0") != 0)
+                (void)madvise(p, size, MADV_HUGEPAGE);
             w->hdr = p;
             w->reserved = size;
             return 0;
