@@ -29,9 +29,22 @@ int tg_run_check_options(const struct tg_run_options *o)
     return tg_report_check(o);
 }
 
+static void act_on_deadlock(struct tg_run *r, uint32_t process);
+
 static void on_finding(void *ctx, const struct tg_finding *f)
 {
     struct tg_run_session *s = ctx;
+
+    /* A real deadlock in place ends the program before its report is
+     * written: the first report reads the program's and libc's debug info
+     * (0.3 s here), which would otherwise stand between the deadlock and
+     * the kill. --on-deadlock=wait says so after the report, from the tick. */
+    if (f->kind == TG_FIND_DEADLOCK && !s->deadlock_acted
+        && s->run->o.on_deadlock != TG_ON_DEADLOCK_WAIT) {
+        uint32_t p = tg_analysis_deadlocked_any(s->analysis);
+        if (p != TG_NO_THREAD)
+            act_on_deadlock(s->run, p);
+    }
     bool shown = s->report ? tg_report_finding(s->report, f) : true;
 
     if (!shown) {
