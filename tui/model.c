@@ -22,7 +22,7 @@ static struct tg_lk *lock_of(struct tg_tui_model *m, uint32_t obj)
         return NULL;
     l->obj = obj;
     l->owner = l->last_owner = TG_TUI_NONE;
-    tg_series_init(&l->ser, TG_TUI_LK_COUNT, 8);   /* struct tg_lockpay */
+    tg_series_init(&l->ser, TG_TUI_LK_COUNT, 8, sizeof(struct tg_lkseg));   /* tag: tg_lockpay */
     o->pub.lock_lane = (uint32_t)m->nlk;
     m->lk[m->nlk++] = l;
     return l;
@@ -48,7 +48,7 @@ static struct tg_thr *thread_get(struct tg_tui_model *m, uint32_t index, uint32_
     t->pub.process = process;
     t->lane = (uint32_t)m->nthr;
     t->cur_shown = t->blocked_obj = t->cond_mutex = TG_TUI_NONE;
-    tg_series_init(&t->ser, TG_TUI_ST_COUNT, 4);   /* the shown object */
+    tg_series_init(&t->ser, TG_TUI_ST_COUNT, 4, sizeof(struct tg_thrseg));  /* tag: shown */
     m->lane_of[index] = t->lane;
     m->thr[m->nthr++] = t;
     return t;
@@ -127,12 +127,12 @@ static void thread_shown(const struct tg_tui_model *m, const struct tg_thr *t,
  * series' block tags): a thread's shown object, a lock's payload. */
 static uint64_t thread_tag(const void *ctx, size_t i)
 {
-    return tg_pay_shown(&((const struct tg_thr *)ctx)->pay[i]);
+    return tg_pay_shown(tg_thr_pay(ctx, i));
 }
 
 static uint64_t lock_tag(const void *ctx, size_t i)
 {
-    return ((const struct tg_lk *)ctx)->pay[i].v;
+    return tg_lk_pay(ctx, i).v;
 }
 
 static int thread_push(struct tg_tui_model *m, struct tg_thr *t, uint64_t ts, unsigned kind,
@@ -142,11 +142,10 @@ static int thread_push(struct tg_tui_model *m, struct tg_thr *t, uint64_t ts, un
     uint32_t shown;
 
     thread_shown(m, t, &state, &shown);
-    if (tg_vec_grow((void **)&t->pay, &t->paycap, t->ser.n + 1, sizeof *t->pay) < 0)
+    size_t i = tg_series_push(&t->ser, ts, state);
+    if (i == SIZE_MAX)
         return -ENOMEM;
-    if (tg_series_push(&t->ser, ts, state) == SIZE_MAX)
-        return -ENOMEM;
-    t->pay[t->ser.n - 1] = (struct tg_segpay){
+    *tg_thr_pay(t, i) = (struct tg_segpay){
         .obj_kind = tg_pay_id(obj) | (uint32_t)(kind & 0xffu) << 24,
         .shown_res = tg_pay_id(shown) | (result & 15u) << 24 | (timed ? 1u << 28 : 0u),
         .stack = stack,
@@ -197,16 +196,17 @@ static int lock_push(struct tg_tui_model *m, struct tg_lk *l, uint64_t ts, uint3
     if (holders > o->max_holders)
         o->max_holders = holders;
     if (l->ser.n > 0) {
-        struct tg_lockpay p = l->pay[l->ser.n - 1];
-        if (l->ser.st[l->ser.n - 1] == state && tg_lp_owner(p) == l->owner
+        struct tg_lockpay p = l->last_pay;
+        if (l->last_state == state && tg_lp_owner(p) == l->owner
             && tg_lp_waiters(p) == waiters && tg_lp_holders(p) == holders)
             return 0;
     }
-    if (tg_vec_grow((void **)&l->pay, &l->paycap, l->ser.n + 1, sizeof *l->pay) < 0)
+    size_t i = tg_series_push(&l->ser, ts, state);
+    if (i == SIZE_MAX)
         return -ENOMEM;
-    if (tg_series_push(&l->ser, ts, state) == SIZE_MAX)
-        return -ENOMEM;
-    l->pay[l->ser.n - 1] = tg_lp_make(l->owner, actor, waiters, holders);
+    l->last_state = state;
+    l->last_pay = tg_lp_make(l->owner, actor, waiters, holders);
+    tg_lk_set_pay(l, i, l->last_pay);
     if (tg_series_tag_due(&l->ser) && tg_series_seal_tags(&l->ser, lock_tag, l) < 0)
         return -ENOMEM;
     return 0;
@@ -337,9 +337,10 @@ static void sem_posted(struct tg_tui_model *m, struct tg_thr *t, uint32_t obj, u
         for (size_t k = from; k < t->ser.n; k++) {
             if (t->ser.st[k] == TG_TUI_ST_RUN) {
                 tg_series_set_state(&t->ser, k, TG_TUI_ST_HOLD);
-                tg_pay_set_shown(&t->pay[k], obj);
-            } else if (t->ser.st[k] == TG_TUI_ST_SLEEP && tg_pay_shown(&t->pay[k]) == TG_TUI_NONE) {
-                tg_pay_set_shown(&t->pay[k], obj);      /* asleep holding it */
+                tg_pay_set_shown(tg_thr_pay(t, k), obj);
+            } else if (t->ser.st[k] == TG_TUI_ST_SLEEP
+                       && tg_pay_shown(tg_thr_pay(t, k)) == TG_TUI_NONE) {
+                tg_pay_set_shown(tg_thr_pay(t, k), obj);        /* asleep holding it */
             }
         }
         tg_series_reseal(&t->ser);
@@ -598,14 +599,10 @@ int tg_tui_model_add(struct tg_tui_model *m, const struct tg_ev *ev)
 void tg_tui_model_compact(struct tg_tui_model *m)
 {
     for (size_t i = 0; i < m->nthr; i++) {
-        struct tg_thr *t = m->thr[i];
-        tg_series_shrink(&t->ser);
-        tg_vec_shrink((void **)&t->pay, &t->paycap, t->ser.n, sizeof *t->pay);
+        tg_series_shrink(&m->thr[i]->ser);
     }
     for (size_t i = 0; i < m->nlk; i++) {
-        struct tg_lk *l = m->lk[i];
-        tg_series_shrink(&l->ser);
-        tg_vec_shrink((void **)&l->pay, &l->paycap, l->ser.n, sizeof *l->pay);
+        tg_series_shrink(&m->lk[i]->ser);
     }
 }
 

@@ -70,6 +70,19 @@ static inline uint32_t tg_lp_actor(struct tg_lockpay p) { return tg_lp_unlane(p.
 static inline unsigned tg_lp_waiters(struct tg_lockpay p) { return (unsigned)(p.v >> 44) & TG_LP_COUNT; }
 static inline unsigned tg_lp_holders(struct tg_lockpay p) { return (unsigned)(p.v >> 54) & TG_LP_COUNT; }
 
+/* The segment records of the series (see series.h): the time offset and
+ * the payload together. A lock's payload is kept as two words so that its
+ * record is 12 bytes. */
+struct tg_thrseg {
+    uint32_t dt;
+    struct tg_segpay pay;
+};
+
+struct tg_lkseg {
+    uint32_t dt;
+    uint32_t lo, hi;
+};
+
 struct tg_marks {
     uint64_t *ts;
     uint32_t *seg;
@@ -91,9 +104,7 @@ struct tg_pending {             /* a semaphore taken, not yet posted by this thr
 struct tg_thr {
     struct tg_tui_thread pub;
     uint32_t lane;
-    struct tg_series ser;
-    struct tg_segpay *pay;
-    size_t paycap;
+    struct tg_series ser;       /* records: struct tg_thrseg */
     struct tg_marks marks;
     /* the state machine */
     uint8_t blocked;            /* a TG_TUI_ST_WAIT_* / SLEEP, or 0 */
@@ -113,10 +124,10 @@ struct tg_thr {
 
 struct tg_lk {
     uint32_t obj;
-    struct tg_series ser;
-    struct tg_lockpay *pay;
-    size_t paycap;
+    struct tg_series ser;       /* records: struct tg_lkseg */
     struct tg_marks marks;
+    uint8_t last_state;         /* the last segment's, to skip a push that changes nothing */
+    struct tg_lockpay last_pay;
     uint32_t owner, last_owner;
     uint32_t owner_count;       /* recursion depth of the owner */
     uint32_t waiters;
@@ -146,6 +157,25 @@ struct tg_tui_model {
     bool any;
     size_t strmem;
 };
+
+static inline struct tg_segpay *tg_thr_pay(const struct tg_thr *t, size_t i)
+{
+    return &((struct tg_thrseg *)t->ser.rec)[i].pay;
+}
+
+static inline struct tg_lockpay tg_lk_pay(const struct tg_lk *l, size_t i)
+{
+    const struct tg_lkseg *r = &((const struct tg_lkseg *)l->ser.rec)[i];
+    struct tg_lockpay p = { r->lo | (uint64_t)r->hi << 32 };
+    return p;
+}
+
+static inline void tg_lk_set_pay(struct tg_lk *l, size_t i, struct tg_lockpay p)
+{
+    struct tg_lkseg *r = &((struct tg_lkseg *)l->ser.rec)[i];
+    r->lo = (uint32_t)p.v;
+    r->hi = (uint32_t)(p.v >> 32);
+}
 
 /* Grows *P (elements of ELEM bytes) to hold NEED; *CAP is updated. */
 static inline int tg_grow(void **p, size_t *cap, size_t need, size_t elem)

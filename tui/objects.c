@@ -28,7 +28,6 @@ void tg_tui_model_free(struct tg_tui_model *m)
         struct tg_thr *t = m->thr[i];
         tg_series_free(&t->ser);
         tg_marks_free(&t->marks);
-        tg_vec_free(t->pay, t->paycap, sizeof *t->pay);
         free(t->held);
         free(t->name);
         free(t);
@@ -36,7 +35,6 @@ void tg_tui_model_free(struct tg_tui_model *m)
     for (size_t i = 0; i < m->nlk; i++) {
         tg_series_free(&m->lk[i]->ser);
         tg_marks_free(&m->lk[i]->marks);
-        tg_vec_free(m->lk[i]->pay, m->lk[i]->paycap, sizeof *m->lk[i]->pay);
         free(m->lk[i]);
     }
     for (size_t i = 0; i < m->nobj; i++) {

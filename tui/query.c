@@ -46,12 +46,12 @@ size_t tg_tui_model_memory(const struct tg_tui_model *m)
                  + m->capfind * sizeof *m->find;
     for (size_t i = 0; i < m->nthr; i++) {
         const struct tg_thr *t = m->thr[i];
-        sum += sizeof *t + tg_series_memory(&t->ser) + t->paycap * sizeof *t->pay
+        sum += sizeof *t + tg_series_memory(&t->ser)
                + t->marks.cap * 13 + t->capheld * sizeof *t->held;
     }
     for (size_t i = 0; i < m->nlk; i++) {
         const struct tg_lk *l = m->lk[i];
-        sum += sizeof *l + tg_series_memory(&l->ser) + l->paycap * sizeof *l->pay
+        sum += sizeof *l + tg_series_memory(&l->ser)
                + l->marks.cap * 13;
     }
     return sum;
@@ -62,7 +62,7 @@ size_t tg_tui_model_memory(const struct tg_tui_model *m)
 void tg_tui_model_seg(const struct tg_tui_model *m, size_t lane, size_t i, struct tg_tui_seg *out)
 {
     const struct tg_thr *t = m->thr[lane];
-    const struct tg_segpay *p = &t->pay[i];
+    const struct tg_segpay *p = tg_thr_pay(t, i);
 
     *out = (struct tg_tui_seg){
         .ts = tg_series_ts(&t->ser, i), .state = t->ser.st[i], .result = (uint8_t)tg_pay_result(p),
@@ -96,14 +96,14 @@ size_t tg_tui_model_thread_step(const struct tg_tui_model *m, size_t lane, uint6
 
     if (dir > 0) {
         for (size_t i = tg_series_first_from(s, t == UINT64_MAX ? t : t + 1); i < s->n; i++)
-            if (tg_pay_kind(&th->pay[i]) != TG_EV_NONE)
+            if (tg_pay_kind(tg_thr_pay(th, i)) != TG_EV_NONE)
                 return i;
         return SIZE_MAX;
     }
     if (t == 0)
         return SIZE_MAX;
     for (size_t i = tg_series_at(s, t - 1); i != SIZE_MAX; i--)
-        if (tg_pay_kind(&th->pay[i]) != TG_EV_NONE)
+        if (tg_pay_kind(tg_thr_pay(th, i)) != TG_EV_NONE)
             return i;
     return SIZE_MAX;
 }
@@ -119,7 +119,7 @@ void tg_tui_model_lockseg(const struct tg_tui_model *m, size_t lock, size_t i,
                           struct tg_tui_lockseg *out)
 {
     const struct tg_lk *l = m->lk[lock];
-    struct tg_lockpay p = l->pay[i];
+    struct tg_lockpay p = tg_lk_pay(l, i);
 
     *out = (struct tg_tui_lockseg){
         .ts = tg_series_ts(&l->ser, i), .state = l->ser.st[i], .owner = tg_lp_owner(p),
@@ -258,7 +258,7 @@ static void bin(const struct tg_tui_model *m, size_t lane, const struct tg_serie
 static void fill_thread(const struct tg_tui_model *m, size_t lane, size_t seg,
                         struct tg_tui_cell *c)
 {
-    c->obj = tg_pay_shown(&m->thr[lane]->pay[seg]);
+    c->obj = tg_pay_shown(tg_thr_pay(m->thr[lane], seg));
 }
 
 static void fill_thread_tag(uint64_t tag, struct tg_tui_cell *c)
@@ -276,7 +276,7 @@ static void fill_lock_pay(struct tg_lockpay p, struct tg_tui_cell *c)
 static void fill_lock(const struct tg_tui_model *m, size_t lane, size_t seg,
                       struct tg_tui_cell *c)
 {
-    fill_lock_pay(m->lk[lane]->pay[seg], c);
+    fill_lock_pay(tg_lk_pay(m->lk[lane], seg), c);
 }
 
 static void fill_lock_tag(uint64_t tag, struct tg_tui_cell *c)

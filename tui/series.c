@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tg_series_init(struct tg_series *s, unsigned nstates, unsigned tag_bytes)
+void tg_series_init(struct tg_series *s, unsigned nstates, unsigned tag_bytes, unsigned recsize)
 {
     memset(s, 0, sizeof *s);
+    s->recsize = recsize < 4 ? 4 : (recsize + 3) & ~3u;
     s->nstates = nstates;
     s->tag_bytes = tag_bytes == 4 ? 4 : 8;
     s->stride = nstates + (nstates * (s->tag_bytes + 1) + 7) / 8;
@@ -59,7 +60,7 @@ static uint64_t tag_get(const struct tg_series *s, const unsigned char *row, uns
 
 void tg_series_free(struct tg_series *s)
 {
-    tg_vec_free(s->dt, s->capdt, sizeof *s->dt);
+    tg_vec_free(s->rec, s->caprec, s->recsize);
     tg_vec_free(s->st, s->capst, sizeof *s->st);
     tg_vec_free(s->base, s->capbase, sizeof *s->base);
     tg_vec_free(s->rows, s->caprows, sizeof *s->rows);
@@ -69,7 +70,7 @@ void tg_series_free(struct tg_series *s)
 
 void tg_series_shrink(struct tg_series *s)
 {
-    tg_vec_shrink((void **)&s->dt, &s->capdt, s->n, sizeof *s->dt);
+    tg_vec_shrink((void **)&s->rec, &s->caprec, s->n, s->recsize);
     tg_vec_shrink((void **)&s->st, &s->capst, s->n, sizeof *s->st);
     tg_vec_shrink((void **)&s->base, &s->capbase, (s->n + TG_SERIES_BLOCK - 1) / TG_SERIES_BLOCK,
                   sizeof *s->base);
@@ -107,7 +108,8 @@ static int series_seal(struct tg_series *s)
         if (rows_grow(s, b) < 0)
             return -ENOMEM;
         uint64_t *prev = cum_row(s, b - 1), *cur = cum_row(s, b);
-        memcpy(cur, prev, ns * sizeof(uint64_t));
+        for (unsigned k = 0; k < ns; k++)      /* a few words: no call to memcpy */
+            cur[k] = prev[k];
         uint64_t t = tg_series_ts(s, (b - 1) * TG_SERIES_BLOCK);
         for (size_t i = (b - 1) * TG_SERIES_BLOCK; i < b * TG_SERIES_BLOCK; i++) {
             uint64_t next = tg_series_ts(s, i + 1);
@@ -123,7 +125,7 @@ size_t tg_series_push(struct tg_series *s, uint64_t ts, unsigned state)
 {
     size_t i = s->n, b = i >> TG_SERIES_SHIFT;
 
-    if (tg_vec_grow((void **)&s->dt, &s->capdt, i + 1, sizeof *s->dt) < 0
+    if (tg_vec_grow((void **)&s->rec, &s->caprec, i + 1, s->recsize) < 0
         || tg_vec_grow((void **)&s->st, &s->capst, i + 1, sizeof *s->st) < 0
         || tg_vec_grow((void **)&s->base, &s->capbase, b + 1, sizeof *s->base) < 0)
         return SIZE_MAX;
@@ -144,7 +146,8 @@ size_t tg_series_push(struct tg_series *s, uint64_t ts, unsigned state)
         s->wide[s->nwide++] = (struct tg_series_wide){ i, ts };
         d = TG_SERIES_WIDE;
     }
-    s->dt[i] = (uint32_t)d;
+    uint32_t d32 = (uint32_t)d;
+    memcpy(s->rec + i * s->recsize, &d32, sizeof d32);
     s->st[i] = (uint8_t)(state < s->nstates ? state : 0);
     s->last = ts;
     s->n++;
@@ -460,6 +463,6 @@ void tg_series_time(const struct tg_series *s, uint64_t a, uint64_t b, uint64_t 
 
 size_t tg_series_memory(const struct tg_series *s)
 {
-    return s->capdt * sizeof *s->dt + s->capst * sizeof *s->st + s->capbase * sizeof *s->base
+    return s->caprec * s->recsize + s->capst * sizeof *s->st + s->capbase * sizeof *s->base
            + s->caprows * sizeof *s->rows + s->capwide * sizeof *s->wide;
 }

@@ -10,6 +10,11 @@
  * time, each segment its distance from it; the rare segment more than 4.29 s
  * after its block's start (a lane idle that long) keeps its full time aside.
  *
+ * A segment's time offset and what the caller keeps with it (its payload)
+ * share one record, so appending a segment writes one array, not two: a
+ * model of dozens of lanes built at once is limited by its parallel write
+ * streams. States stay apart (one byte each: the wide queries scan them).
+ *
  * Wide zooms read blocks, not segments: a slice spanning many blocks takes
  * its time per state from the prefix sums of the blocks it covers, the two
  * blocks at its ends counted pro rata, and its representative segment from
@@ -24,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TG_SERIES_BLOCK 64u
 #define TG_SERIES_SHIFT 6u
@@ -36,10 +42,13 @@ struct tg_series_wide {
 };
 
 struct tg_series {
-    uint32_t *dt;               /* ts(i) - base[i / BLOCK], or TG_SERIES_WIDE */
+    /* record i: 4 bytes ts(i) - base[i / BLOCK] (or TG_SERIES_WIDE), then
+     * the caller's payload (recsize - 4 bytes) */
+    unsigned char *rec;
     uint8_t *st;
     uint64_t *base;             /* first time of each block */
-    size_t n, capdt, capst, capbase;
+    size_t n, caprec, capst, capbase;
+    unsigned recsize;
     struct tg_series_wide *wide;
     size_t nwide, capwide;
     uint64_t last;              /* ts(n - 1) */
@@ -63,23 +72,31 @@ typedef uint64_t (*tg_series_tag_fn)(const void *ctx, size_t i);
 
 uint64_t tg_series_wide_ts(const struct tg_series *s, size_t i);
 
-/* The start time of segment I (< n). */
 static inline const uint64_t *tg_series_cum(const struct tg_series *s, size_t b)
 {
     return s->rows + b * s->stride;
 }
 
+/* Segment I's payload (recsize - 4 bytes, 4-byte aligned). */
+static inline void *tg_series_payload(const struct tg_series *s, size_t i)
+{
+    return s->rec + i * s->recsize + 4;
+}
+
+/* The start time of segment I (< n). */
 static inline uint64_t tg_series_ts(const struct tg_series *s, size_t i)
 {
-    uint32_t d = s->dt[i];
+    uint32_t d;
+    memcpy(&d, s->rec + i * s->recsize, sizeof d);
     return d != TG_SERIES_WIDE ? s->base[i >> TG_SERIES_SHIFT] + d : tg_series_wide_ts(s, i);
 }
 
-/* TAG_BYTES: 4 if the caller's tags fit 32 bits, else 8. */
-void tg_series_init(struct tg_series *s, unsigned nstates, unsigned tag_bytes);
+/* TAG_BYTES: 4 if the caller's tags fit 32 bits, else 8. RECSIZE: bytes per
+ * segment record, a multiple of 4: 4 for the time, the rest the payload. */
+void tg_series_init(struct tg_series *s, unsigned nstates, unsigned tag_bytes, unsigned recsize);
 void tg_series_free(struct tg_series *s);
 /* Appends a segment; TS is clamped to the previous one. Returns its index,
- * or SIZE_MAX on allocation failure. */
+ * or SIZE_MAX on allocation failure. Its payload is the caller's to fill. */
 size_t tg_series_push(struct tg_series *s, uint64_t ts, unsigned state);
 /* Rewrites the state of segment I. Queries stay right (they fall back to
  * summing segments); call tg_series_reseal after a batch to make them fast

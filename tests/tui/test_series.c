@@ -3,6 +3,7 @@
  * per block, and rows made stale by a rewritten segment. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tui/series.h"
 
@@ -19,7 +20,7 @@ static uint64_t tag_of(const void *ctx, size_t i)
 
 static void setup(void)
 {
-    tg_series_init(&s, NS, 4);
+    tg_series_init(&s, NS, 4, 4);
     srand(7);
     uint64_t ts = 1000;
     for (unsigned i = 0; i < NSEG; i++) {
@@ -125,7 +126,7 @@ static uint64_t wide_tag_of(const void *ctx, size_t i)
 Test(series, tags_of_eight_bytes_keep_every_bit)
 {
     struct tg_series w;
-    tg_series_init(&w, 3, 8);
+    tg_series_init(&w, 3, 8, 4);
     for (unsigned i = 0; i < 64 * 4; i++) {
         cr_assert_neq(tg_series_push(&w, 10 * (uint64_t)i, i % 3), SIZE_MAX);
         if (tg_series_tag_due(&w))
@@ -136,6 +137,35 @@ Test(series, tags_of_eight_bytes_keep_every_bit)
         size_t i = tg_series_tagged(&w, 1, 2, st, &tag);
         cr_assert_eq(i, 64 + (st + 2) % 3, "state %u", st);   /* 64 % 3 == 1 */
         cr_assert_eq(tag, wide_tag_of(NULL, i));
+    }
+    tg_series_free(&w);
+}
+
+/* A segment's payload shares its record with the time: filling one never
+ * touches the other, across growth into a mapping, a compaction and a
+ * segment too far from its block's start to keep its time in 4 bytes. */
+Test(series, payloads_and_times_share_records)
+{
+    struct tg_series w;
+    const unsigned n = 100000;              /* 1.2 MB of records: a mapping */
+    tg_series_init(&w, 3, 4, 12);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t ts = 10 * (uint64_t)i + (i >= n / 2 ? 5000000000ull : 0);
+        size_t k = tg_series_push(&w, ts, i % 3);
+        cr_assert_eq(k, i);
+        uint32_t pay[2] = { 0xffffffffu, i ^ 0x5a5a5a5au };
+        memcpy(tg_series_payload(&w, k), pay, sizeof pay);
+    }
+    cr_assert_gt(w.nwide, 0, "the jump of 5 s is kept aside");
+    tg_series_shrink(&w);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t ts = 10 * (uint64_t)i + (i >= n / 2 ? 5000000000ull : 0);
+        uint32_t pay[2];
+        memcpy(pay, tg_series_payload(&w, i), sizeof pay);
+        cr_assert_eq(tg_series_ts(&w, i), ts, "segment %u", i);
+        cr_assert_eq(pay[0], 0xffffffffu, "segment %u", i);
+        cr_assert_eq(pay[1], i ^ 0x5a5a5a5au, "segment %u", i);
+        cr_assert_eq(w.st[i], i % 3);
     }
     tg_series_free(&w);
 }
