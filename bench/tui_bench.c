@@ -17,7 +17,9 @@
  *   tui_bench [EVENTS]      (default 10000000)
  *
  * TUI_BENCH_TRACE=PATH keeps the trace there (to time `tangle view` on it);
- * TUI_BENCH_DEBUG=1 prints each binning and the parts of the first frame.
+ * TUI_BENCH_DEBUG=1 prints each binning and the parts of the first frame;
+ * TUI_BENCH_OPEN_ONLY=1 stops after the open and memory figures (to compare
+ * builds of the model quickly, alternating).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -380,6 +382,13 @@ int main(int argc, char **argv)
            " RSS now %.1f MiB over the start (%.3f s)\n",
            (double)mem / 1048576.0, (double)mem / (double)fed, (double)mem / (double)st.st_size,
            (double)(rss2 - rss0) / 1024.0, compact);
+    if (getenv("TUI_BENCH_OPEN_ONLY")) {
+        tg_tui_model_free(m);
+        tg_trace_close(tr);
+        if (keep == NULL || !*keep)
+            unlink(path);
+        return 0;
+    }
 
     /* the first frame, as `tangle view` draws it once the trace is read:
      * the whole trace fitted, on a cold model (nothing has read the lanes
