@@ -392,7 +392,7 @@ static inline void head_full(struct rstream *s, const struct tg_record *r, size_
  * empty). False when nothing was remembered in SLOT. */
 static inline bool head_short(struct rstream *s, unsigned slot, uint32_t dt, uint32_t bytes)
 {
-    if (__builtin_expect(s->dict[slot & (TG_DICT_SLOTS - 1)].key == 0, 0))
+    if (__builtin_expect(s->dict[slot & (TG_DICT_SLOTS - 1)].kind == 0, 0))
         return false;
     s->head = s->last + dt;
     s->head_bytes = bytes;
@@ -595,65 +595,92 @@ static inline unsigned kind_flags(unsigned kind)
     return KF_LOCK;
 }
 
-static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
+/* The event's fields that follow from its kind and arg. */
+static inline void decode_arg(unsigned kind, unsigned arg, struct tg_ev *ev)
 {
-    /* a copy: kind and arg are bytes, which may alias *ev, so reading them
-     * through the pointer would reload them after every store to *ev */
-    struct tg_record rec;
-    bool full = s->head_bytes > 4;
-    if (__builtin_expect(full, 0)) {
-        memcpy(&rec, s->pos, sizeof rec);
-        uint32_t stack = TG_STACK_ID(rec.stack);
-        /* only records without payload are repeated (the writer's
-         * tg_stream_emit); a flag on another is ignored */
-        if ((rec.stack & TG_STACK_REMEMBER) && tg_event_slots[rec.kind] == 0) {
-            unsigned slot = TG_STACK_SLOT(rec.stack);
-            s->dict[slot].key = tg_dict_key(rec.kind, rec.arg,
-                                            (uint64_t)rec.obj_hi << 32 | rec.obj_lo);
-            s->dict[slot].stack = stack;
-        }
-        rec.stack = stack;
-    } else {
-        unsigned slot = s->pos[0] & (TG_DICT_SLOTS - 1);
-        uint64_t key = s->dict[slot].key;
-        rec.kind = (uint8_t)(key >> 56);
-        rec.arg = (uint8_t)(key >> 48);
-        rec.obj_hi = (uint16_t)(key >> 32);
-        rec.obj_lo = (uint32_t)key;
-        rec.stack = s->dict[slot].stack;
-    }
-    const struct tg_record *r = &rec;
-    unsigned kind = r->kind;
-    uint64_t ts = tg_reader_ns(t, s->head);
-    if (ts < t->last_ts)
-        ts = t->last_ts;
-    t->last_ts = ts;
-    ev->ts = ts;
-    ev->obj = (uint64_t)r->obj_hi << 32 | r->obj_lo;
-    ev->thread = s->thread;
-    ev->process = s->process;
-    ev->stack = r->stack;
-    ev->kind = (uint16_t)kind;
-    ev->arg = r->arg;
     unsigned flags = kind_flags(kind);
     if (flags & KF_LOCK) {
-        ev->result = TG_ARG_RESULT(r->arg);
-        ev->timed = TG_ARG_TIMED(r->arg);
-        ev->pshared = TG_ARG_PSHARED(r->arg);
-        ev->mtype = flags & KF_MUTEX ? TG_ARG_TYPE(r->arg) : 0;
+        ev->result = TG_ARG_RESULT(arg);
+        ev->timed = TG_ARG_TIMED(arg);
+        ev->pshared = TG_ARG_PSHARED(arg);
+        ev->mtype = flags & KF_MUTEX ? TG_ARG_TYPE(arg) : 0;
     } else {
         ev->result = 0;
         ev->timed = ev->pshared = false;
         ev->mtype = 0;
     }
+}
+
+static inline uint64_t event_ts(struct tg_trace *t, const struct rstream *s)
+{
+    uint64_t ts = tg_reader_ns(t, s->head);
+    if (ts < t->last_ts)
+        ts = t->last_ts;
+    t->last_ts = ts;
+    return ts;
+}
+
+/* A short record: the remembered event, decoded when it was remembered. */
+static inline void decode_short(struct tg_trace *t, const struct rstream *s, struct tg_ev *ev)
+{
+    const struct rdict *d = &s->dict[s->pos[0] & (TG_DICT_SLOTS - 1)];
+    ev->ts = event_ts(t, s);
+    ev->obj = d->obj;
+    ev->p0 = ev->p1 = 0;
+    ev->thread = s->thread;
+    ev->process = s->process;
+    ev->stack = d->stack;
+    ev->kind = d->kind;
+    ev->arg = d->arg;
+    ev->result = d->result;
+    ev->mtype = d->mtype;
+    ev->timed = d->timed;
+    ev->pshared = d->pshared;
+    ev->str = NULL;
+    ev->data = NULL;
+    ev->len = 0;
+}
+
+static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
+{
+    if (__builtin_expect(s->head_bytes <= 4, 1)) {
+        decode_short(t, s, ev);
+        return;
+    }
+    /* a copy: kind and arg are bytes, which may alias *ev, so reading them
+     * through the pointer would reload them after every store to *ev */
+    struct tg_record rec;
+    memcpy(&rec, s->pos, sizeof rec);
+    unsigned kind = rec.kind;
+    ev->ts = event_ts(t, s);
+    ev->obj = (uint64_t)rec.obj_hi << 32 | rec.obj_lo;
+    ev->thread = s->thread;
+    ev->process = s->process;
+    ev->stack = TG_STACK_ID(rec.stack);
+    ev->kind = (uint16_t)kind;
+    ev->arg = rec.arg;
+    decode_arg(kind, rec.arg, ev);
     ev->p0 = ev->p1 = 0;
     ev->str = NULL;
     ev->data = NULL;
     ev->len = 0;
     unsigned slots = tg_event_slots[kind];
+    /* only records without payload are repeated (the writer's
+     * tg_stream_emit); a flag on another is ignored */
+    if ((rec.stack & TG_STACK_REMEMBER) && slots == 0) {
+        struct rdict *d = &s->dict[TG_STACK_SLOT(rec.stack)];
+        d->obj = ev->obj;
+        d->stack = ev->stack;
+        d->kind = ev->kind;
+        d->arg = ev->arg;
+        d->result = ev->result;
+        d->mtype = ev->mtype;
+        d->timed = ev->timed;
+        d->pshared = ev->pshared;
+    }
     if (slots == TG_SLOTS_VAR) {
         /* copied: the window may be refilled before the caller looks */
-        ev->len = r->arg * 16u;
+        ev->len = rec.arg * 16u;
         memcpy(t->strbuf, s->pos + sizeof rec, ev->len);
         t->strbuf[ev->len] = '\0';
         ev->data = t->strbuf;

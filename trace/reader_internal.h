@@ -45,8 +45,15 @@ struct rstream {
     bool cut;                   /* its current chunk is cut short by the file's end */
     bool started;               /* a first record was returned */
     uint8_t polls;              /* header reads of the current chunk (merge.c) */
-    /* the chunk's remembered records (format.h), which short ones repeat */
-    struct { uint64_t key; uint32_t stack; } dict[TG_DICT_SLOTS];
+    /* the chunk's remembered records (format.h), which short ones repeat,
+     * decoded once (merge.c); kind 0: nothing remembered */
+    struct rdict {
+        uint64_t obj;
+        uint32_t stack;
+        uint16_t kind;
+        uint8_t arg, result, mtype;
+        bool timed, pshared;
+    } dict[TG_DICT_SLOTS];
 };
 
 struct heap_ent {               /* the stream is by_thread[thread] */
