@@ -129,6 +129,7 @@ struct dthread {
 
 struct dproc {
     bool     seen, exited, forked_child;
+    bool     exec_exited;       /* exited by exec: a failed exec goes on */
     uint32_t live, pending, blocked, blocked_pshared;
     uint32_t parent_process;    /* forked_child: who forked it */
     struct dheld *inherit;      /* held by the forking thread, for the child's first thread */

@@ -534,6 +534,7 @@ void st_process_exit(struct tg_analysis *a, const struct tg_ev *ev)
     }
     if (p) {
         p->exited = true;
+        p->exec_exited = exec;
         if (p->pending) {
             if (a->g_pending >= p->pending)
                 a->g_pending -= p->pending;

@@ -195,6 +195,21 @@ Test(misuse, process_exit_while_holding_is_fine)
     assert_clean();
 }
 
+Test(misuse, what_threads_do_after_the_process_exit_is_not_misuse)
+{
+    /* main returns while a detached worker holds the queue's mutex; the
+     * worker runs on while exit() tears the process down, and its records
+     * come after PROCESS_EXIT (joinable_queue under load) */
+    start(0);
+    spawn(1);
+    lock(1, LA);
+    pexit();
+    cwait(1, CV, LA, true);
+    unlock(1, LA);
+    unlock(1, LB);
+    assert_clean();
+}
+
 Test(misuse, condition_wait_without_holding_the_mutex)
 {
     start(0);
