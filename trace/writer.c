@@ -434,8 +434,10 @@ static void trim(struct tg_writer *w)
  * the kernel maps the trace in huge pages (map_file) a write anywhere in a
  * 2 MiB page-cache folio afterwards makes the file system reserve the
  * whole folio's blocks again, holes included; once the program is done
- * writing, a hole stays one. Headers are read with pread: the reaped
- * case maps only the file header. Best effort. */
+ * writing, a hole stays one. Headers are read through the mapping, or
+ * with pread where only the file header is mapped (the reaped case). One
+ * fallocate per closed chunk with pages to give back: a few us for each
+ * thread that ended early. Best effort. */
 static void free_closed_tails(struct tg_writer *w, uint64_t nchunks)
 {
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -446,7 +448,9 @@ static void free_closed_tails(struct tg_writer *w, uint64_t nchunks)
         for (uint64_t i = 0; i < nchunks; i++) {
             struct tg_chunk_header c;
             off_t off = (off_t)(TG_HEADER_SIZE + i * (uint64_t)TG_CHUNK_SIZE);
-            if (pread(w->fd, &c, sizeof c, off) != (ssize_t)sizeof c)
+            if (tg_writer_mapped(w, i))          /* no system call per chunk */
+                memcpy(&c, tg_chunk_at(w->hdr, i), sizeof c);
+            else if (pread(w->fd, &c, sizeof c, off) != (ssize_t)sizeof c)
                 break;
             if (c.magic != TG_CHUNK_MAGIC || c.owner == TG_META_STREAM || !c.closed
                 || c.used > TG_CHUNK_PAYLOAD)
