@@ -124,16 +124,8 @@ int tg_analysis_feed(struct tg_analysis *a, const struct tg_ev *ev)
     a->counters.events++;
     a->last_ts = ev->ts;
     struct dthread *t = st_thread(a, ev->thread);
-    struct dproc *p = t ? st_proc(a, ev->process) : NULL;
-    if (!t || !p)
+    if (!t || !st_proc(a, ev->process))
         return a->oom ? -ENOMEM : 0;    /* no such thread: nothing to learn from it */
-    /* The process called exit (or its last thread ended): its other threads
-     * run on while exit() tears it down, and what they do then (a detached
-     * worker's next condition wait, say) is recorded after PROCESS_EXIT,
-     * which forgot what they held. Nothing of it can be a finding. (After
-     * an exec that failed the process goes on: its events count.) */
-    if (p->exited && !p->exec_exited && ev->kind != TG_EV_PROCESS_EXIT)
-        return a->oom ? -ENOMEM : 0;
     if (t && ev->kind != TG_EV_THREAD_START && ev->kind != TG_EV_LOST &&
         ev->kind != TG_EV_TIME &&
         (t->state == TH_UNKNOWN || t->state == TH_PENDING || (t->state == TH_DEAD && t->exec_ended)))

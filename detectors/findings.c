@@ -277,6 +277,18 @@ static uint64_t finding_key(struct tg_analysis *a, const struct tg_finding *f)
 
 int fd_commit(struct tg_analysis *a, struct tg_finding *f)
 {
+    /* The process called exit (or its last thread ended): its other threads
+     * run on while exit() tears it down, and what they do then (a detached
+     * worker's next condition wait) is recorded after PROCESS_EXIT, which
+     * forgot what they held: no misuse of theirs is the program's. Their
+     * locks still teach the lock graph: read live, a busy thread's records
+     * can come after main's exit (ten_thousand_locks). After an exec that
+     * failed, the process goes on. */
+    const struct dproc *p = f->process < a->capprocs ? a->procs[f->process] : NULL;
+    if (f->kind == TG_FIND_MISUSE && p && p->exited && !p->exec_exited) {
+        free(f);
+        return 0;
+    }
     if (!f->key)
         f->key = finding_key(a, f);
     uint32_t *v = dmap_find(&a->keymap, f->key, 0);
