@@ -117,3 +117,10 @@ size_t file_size(const char *path)
     cr_assert_eq(stat(path, &st), 0);
     return (size_t)st.st_size;
 }
+
+void open_mono(struct tg_writer *w, const char *path)
+{
+    setenv("TANGLE_CLOCK", "monotonic", 1);
+    cr_assert_eq(tg_writer_open(w, path, "test", "test"), 0);
+    cr_assert_eq(w->clock, TG_CLOCK_MONOTONIC);
+}

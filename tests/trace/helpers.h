@@ -11,6 +11,10 @@
 /* A fresh path in a fresh temporary directory. */
 void tmp_trace_path(char *buf, size_t len);
 
+/* Opens a new trace at PATH for writing with the CLOCK_MONOTONIC clock
+ * (ticks are nanoseconds: tests can compute the times they expect). */
+void open_mono(struct tg_writer *w, const char *path);
+
 /* Events read back, with THREAD_NAME strings copied. */
 struct ev_list {
     struct tg_ev *ev;

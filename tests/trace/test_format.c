@@ -55,13 +55,6 @@ static void raw_kinds(const char *path, uint64_t counts[TG_EV_COUNT], uint32_t *
     close(fd);
 }
 
-static void open_mono(struct tg_writer *w, const char *path)
-{
-    setenv("TANGLE_CLOCK", "monotonic", 1);
-    cr_assert_eq(tg_writer_open(w, path, "format", "format"), 0);
-    cr_assert_eq(w->clock, TG_CLOCK_MONOTONIC);
-}
-
 Test(format, time_rebase_and_backward_ticks)
 {
     char path[PATH_MAX];
