@@ -505,6 +505,50 @@ static inline int head(struct tg_trace *t, struct rstream *s)
     return head_slow(t, s);
 }
 
+/* ---- children not started yet ----
+ * A new thread takes the tick of its THREAD_START, then claims its first
+ * chunk: under load that can be published long after its parent's later
+ * events, and the reader knows nothing of the stream until then, so the
+ * grace period would hand those later events out first (main's joins of
+ * threads whose work was not read yet). A thread created and not yet seen
+ * holds the bound at its creation for up to CHILD_GRACE_NS instead. */
+#define CHILD_GRACE_NS (1000u * 1000 * 1000)
+
+void tg_reader_child_created(struct tg_trace *t, uint32_t child, uint64_t tick)
+{
+    if (child < t->nby_thread && t->by_thread[child] != NULL)
+        return;                   /* its stream is there already */
+    struct pending_child *p = tg_grow(t->pending, &t->cap_pending, t->npending + 1, sizeof *p);
+    if (p == NULL)
+        return;                   /* only the order is at stake */
+    t->pending = p;
+    t->pending[t->npending++] = (struct pending_child){ child, tick };
+    /* the bound was set before this was known: nothing later goes out
+     * before the next refresh has looked for the child's stream */
+    if (t->bound > tick)
+        t->bound = tick;
+}
+
+/* The oldest creation tick of a child not seen yet and not given up on. */
+static uint64_t pending_bound(struct tg_trace *t, uint64_t now)
+{
+    uint64_t wait = t->clock == TG_CLOCK_TSC ? (uint64_t)(CHILD_GRACE_NS / t->rate)
+                                              : CHILD_GRACE_NS;
+    uint64_t min = UINT64_MAX;
+    for (uint32_t i = 0; i < t->npending;) {
+        const struct pending_child *p = &t->pending[i];
+        bool seen = p->thread < t->nby_thread && t->by_thread[p->thread] != NULL;
+        if (seen || now - p->tick > wait) {
+            t->pending[i] = t->pending[--t->npending];
+            continue;
+        }
+        if (p->tick < min)
+            min = p->tick;
+        i++;
+    }
+    return min;
+}
+
 /* ---- refresh: new chunks, newly published records, the follow bound ---- */
 
 int tg_reader_refresh(struct tg_trace *t)
@@ -572,6 +616,9 @@ int tg_reader_refresh(struct tg_trace *t)
     uint64_t grace = t->clock == TG_CLOCK_TSC ? (uint64_t)(GRACE_NS / t->rate) : GRACE_NS;
     uint64_t old = now > grace ? now - grace : 0;
     t->bound = frontier > old ? frontier : old;
+    uint64_t child = pending_bound(t, now);
+    if (child < t->bound)
+        t->bound = child;
     return 0;
 }
 
@@ -582,7 +629,7 @@ enum { KF_LOCK = 1, KF_MUTEX = 2 };
 /* Kinds the thread and process tables learn from (tables.c). */
 static const bool table_kind[TG_EV_COUNT] = {
     [TG_EV_THREAD_START] = true, [TG_EV_THREAD_EXIT] = true, [TG_EV_THREAD_NAME] = true,
-    [TG_EV_PROCESS_EXIT] = true, [TG_EV_LOST] = true,
+    [TG_EV_PROCESS_EXIT] = true, [TG_EV_LOST] = true, [TG_EV_THREAD_CREATE] = true,
 };
 
 /* How `arg` decodes: a tg_lockarg for every kind but three. */
@@ -816,6 +863,7 @@ void tg_reader_free_streams(struct tg_trace *t)
     free(t->by_thread);
     free(t->active);
     free(t->heap);
+    free(t->pending);
     free(t->meta.idx);
     free(t->cinfo);
 }

@@ -116,6 +116,9 @@ struct tg_trace {
     uint32_t nheap, cap_heap;
     struct heap_ent runner_up;  /* the top's smallest child (merge.c) */
     uint64_t bound;             /* follow: ticks at or below it may be returned */
+    /* follow: threads created whose stream has not appeared yet (merge.c) */
+    struct pending_child { uint32_t thread; uint64_t tick; } *pending;
+    uint32_t npending, cap_pending;
 
     /* meta stream */
     struct chunk_list meta;
@@ -164,6 +167,8 @@ static inline void tg_reader_set_rate(struct tg_trace *t, double rate)
     t->rate_fx = (uint64_t)(rate * 281474976710656.0);   /* 2^48 */
 }
 bool tg_reader_now_tick(struct tg_trace *t, uint64_t *tick);
+/* Follow mode: THREAD_CREATE of CHILD at TICK was read (merge.c). */
+void tg_reader_child_created(struct tg_trace *t, uint32_t child, uint64_t tick);
 
 /* merge.c */
 int tg_reader_scan(struct tg_trace *t);    /* new chunks -> streams */

@@ -339,6 +339,10 @@ void tg_reader_on_event(struct tg_trace *t, struct rstream *s, const struct tg_e
     case TG_EV_LOST:
         t->lost += ev->p0;
         break;
+    case TG_EV_THREAD_CREATE:
+        if (ev->result == TG_OK && (t->flags & TG_OPEN_FOLLOW))
+            tg_reader_child_created(t, (uint32_t)ev->p0, s->head);
+        break;
     default:
         break;
     }

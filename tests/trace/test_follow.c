@@ -259,3 +259,31 @@ Test(follow, empty_until_a_writer_initialises)
     cr_assert_eq(next_obj(), 0);
     tg_trace_close(t);
 }
+
+/* A thread created whose stream has not appeared yet (its first chunk is
+ * claimed after it read the clock): its parent's later records wait for
+ * it instead of going out once the 50 ms grace period has passed. The
+ * records are 100 ms old: past the grace, within the child's 1 s. */
+Test(follow, a_created_thread_not_seen_yet_holds_back_later_records)
+{
+    char path[PATH_MAX];
+    setup_two_streams(path, sizeof path);
+    uint64_t T = tg_tick(w.clock) - 100ull * 1000000;    /* 100 ms ago */
+    uint32_t child = tg_writer_new_thread(&w);
+    tg_stream_emit1(&a, TG_EV_THREAD_CREATE, 0, 0x7000, 0, T + 10, child, 0);
+    tg_stream_emit(&a, TG_EV_MUTEX_ACQ, 0, 30, 0, T + 30);
+    tg_stream_emit(&a, TG_EV_MUTEX_ACQ, 0, 50, 0, T + 50);
+    open_follow(path);
+    cr_assert_eq(next_obj(), 0x7000);
+    cr_assert_eq(next_obj(), 0, "the child may still publish records before T+30");
+    struct tg_stream c;
+    tg_stream_init(&c, &w, child);
+    emit_thread_start(&c, w.first_thread, 0x1234, 0, T + 20);
+    tg_stream_emit(&c, TG_EV_MUTEX_ACQ, 0, 40, 0, T + 40);
+    uint64_t got[4] = { next_obj(), next_obj(), next_obj(), next_obj() };
+    cr_assert_eq(got[1], 30, "the child's start came first, then %lu", got[1]);
+    cr_assert_eq(got[2], 40);
+    cr_assert_eq(got[3], 50);
+    tg_stream_close(&c);
+    tg_trace_close(t);
+}
