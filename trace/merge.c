@@ -796,7 +796,7 @@ static uint64_t chunk_end_tick(struct tg_trace *t, uint32_t idx, uint8_t *buf)
     uint64_t base = t->cinfo[idx].tick_base, last = 0;
     while (end - p >= 2) {
         if (p[0] >= TG_SHORT_TAG) {
-            size_t bytes = p[0] == TG_PAD_TAG ? 2 : record_start_bytes(p[0]);
+            size_t bytes = record_start_bytes(p[0]);   /* 2 for padding too */
             if ((size_t)(end - p) < bytes)
                 break;
             if (p[0] >= TG_TINY_TAG && p[0] != TG_PAD_TAG)

@@ -190,18 +190,26 @@ int tg_writer_claim_locked(struct tg_writer *w, uint32_t owner, uint32_t seq,
     return 0;
 }
 
-void tg_writer_release_tail(struct tg_writer *w, const struct tg_chunk_header *c)
+/* Punches a hole over the pages of the chunk at file offset OFF past its
+ * USED bytes of records. */
+static void punch_tail(int fd, uint64_t off, uint32_t used)
 {
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t start = (uint64_t)((const uint8_t *)(c + 1) - (const uint8_t *)w->hdr)
-                     + __atomic_load_n(&c->used, __ATOMIC_ACQUIRE);
-    start = (start + page - 1) / page * page;
-    uint64_t end = (uint64_t)((const uint8_t *)c - (const uint8_t *)w->hdr) + TG_CHUNK_SIZE;
-    if (start >= end || tg_writer_lock(w) < 0)
+    uint64_t start = (off + sizeof(struct tg_chunk_header) + used + page - 1) / page * page;
+    uint64_t end = off + TG_CHUNK_SIZE;
+    if (start < end)
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
+                  (off_t)(end - start));
+}
+
+void tg_writer_release_tail(struct tg_writer *w, const struct tg_chunk_header *c)
+{
+    uint32_t used = __atomic_load_n(&c->used, __ATOMIC_ACQUIRE);
+    /* a full chunk (most of them) has no page to give back: no lock */
+    if (used + sizeof *c + 4096 > TG_CHUNK_SIZE || tg_writer_lock(w) < 0)
         return;
     if (check_fd(w) == 0)
-        fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
-                  (off_t)(end - start));
+        punch_tail(w->fd, (uint64_t)((const uint8_t *)c - (const uint8_t *)w->hdr), used);
     tg_writer_unlock(w);
 }
 
@@ -440,7 +448,6 @@ static void trim(struct tg_writer *w)
  * thread that ended early. Best effort. */
 static void free_closed_tails(struct tg_writer *w, uint64_t nchunks)
 {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     /* not under the run-wide lock, which lives in the header's page: its
      * stores after the holes would refill unit 0's; closed chunks are
      * nobody's to write any more */
@@ -452,14 +459,9 @@ static void free_closed_tails(struct tg_writer *w, uint64_t nchunks)
                 memcpy(&c, tg_chunk_at(w->hdr, i), sizeof c);
             else if (pread(w->fd, &c, sizeof c, off) != (ssize_t)sizeof c)
                 break;
-            if (c.magic != TG_CHUNK_MAGIC || c.owner == TG_META_STREAM || !c.closed
-                || c.used > TG_CHUNK_PAYLOAD)
-                continue;
-            uint64_t start = ((uint64_t)off + sizeof c + c.used + page - 1) / page * page;
-            uint64_t end = (uint64_t)off + TG_CHUNK_SIZE;
-            if (start < end)
-                fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)start,
-                          (off_t)(end - start));
+            if (c.magic == TG_CHUNK_MAGIC && c.owner != TG_META_STREAM && c.closed
+                && c.used <= TG_CHUNK_PAYLOAD)
+                punch_tail(w->fd, (uint64_t)off, c.used);
         }
     }
 }

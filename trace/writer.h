@@ -2,9 +2,10 @@
  * by tests and benches that make synthetic traces.
  *
  * The fast path (tg_stream_emit) is inline: a dictionary probe, a bounds
- * check, a 4-byte (repeat) or 16-byte store and a release store of the
- * chunk's `used`. No locks, no malloc, no system call. Everything else (claiming a chunk, growing the file, the meta stream)
- * is in writer.c behind the run-wide lock in the file header.
+ * check, a 2- or 4-byte (repeat) or 16-byte store and a release store of
+ * the chunk's `used`. No locks, no malloc, no system call. Everything else
+ * (claiming a chunk, growing the file, the meta stream) is in writer.c
+ * behind the run-wide lock in the file header.
  *
  * Every function returns 0 or -errno; none prints, none aborts.
  */

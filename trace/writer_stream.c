@@ -57,13 +57,6 @@ static int claim(struct tg_stream *s, uint64_t tick)
     return 0;
 }
 
-/* Room for a record with NSLOTS payload slots, padding included. */
-static size_t room_for(const struct tg_stream *s, unsigned nslots)
-{
-    size_t pad = s->pos ? tg_record_pad(s->pos, nslots) : 0;
-    return pad + (size_t)(1 + nslots) * sizeof(struct tg_record);
-}
-
 /* Starts a full record at the next offset aligned for it. */
 static struct tg_record *aligned_record(struct tg_stream *s, unsigned nslots)
 {
@@ -97,10 +90,12 @@ struct tg_record *tg_stream_reserve_slow(struct tg_stream *s, unsigned nslots,
     if (s->chunk && tick < s->tick_base)
         tick = s->tick_base;     /* a stream's times never go back */
     bool rebase = s->chunk && tick - s->tick_base > UINT32_MAX;
-    /* worst case: 6 bytes of padding before each record with payload */
-    size_t extra = (rebase ? 38 : 0) + (s->lost ? 38 : 0);
+    /* the record, a TIME and a LOST record first if due, and up to 6 bytes
+     * of padding before each */
+    size_t need = (size_t)(1 + nslots) * sizeof(struct tg_record) + 6
+                  + (rebase ? 38 : 0) + (s->lost ? 38 : 0);
 
-    if (s->pos == NULL || (size_t)(s->end - s->pos) < room_for(s, nslots) + 6 + extra) {
+    if (s->pos == NULL || (size_t)(s->end - s->pos) < need) {
         if (s->lost && s->lost < s->retry_at && tick - s->fail_tick < RETRY_TICKS) {
             s->lost++;
             return NULL;

@@ -223,13 +223,13 @@ static inline uint64_t tg_tick_release(struct tg_thread *t, uint64_t obj, uint64
     return tick;
 }
 
-/* Tick of an acquisition of OBJ, taken after the real acquisition. */
+/* Tick of an acquisition of OBJ, taken after the real acquisition. Not
+ * made monotonic here: it always goes to tg_emit or tg_emit1, which do. */
 static inline uint64_t tg_tick_acquire(struct tg_thread *t, uint64_t obj, uint64_t tick)
 {
+    (void)t;
     uint64_t floor = __atomic_load_n(&tg_floor_of(obj)->tick, __ATOMIC_RELAXED);
-    if (TG_UNLIKELY(tick <= floor))
-        tick = floor + 1;
-    return tg_mono(t, tick);
+    return TG_UNLIKELY(tick <= floor) ? floor + 1 : tick;
 }
 
 #define TG_PREFETCH_AHEAD 512     /* bytes: 8 cache lines ahead */
@@ -245,8 +245,8 @@ static inline struct tg_record *tg_reserve(struct tg_thread *t, unsigned nslots,
 
 #define TG_OBJ(p) ((uint64_t)(uintptr_t)(p))
 
-/* One record, no payload: a 4-byte short record when it repeats one the
- * chunk remembers (the common case in a loop), a full one otherwise. */
+/* One record, no payload: a 2- or 4-byte short record when it repeats one
+ * the chunk remembers (the common case in a loop), a full one otherwise. */
 static inline __attribute__((always_inline))
 void tg_emit(struct tg_thread *t, unsigned kind, unsigned arg,
                            uint64_t obj, uint32_t stack, uint64_t tick)

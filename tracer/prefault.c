@@ -9,12 +9,14 @@
  * page that is 10-60 ns a record, more than the rest of a hook costs.
  *
  * So a helper thread works ahead of the chunks in use: it grows the file a
- * window (2 MiB) past the last claimed chunk (fallocate, through the writer, so no
- * claim has to), populates the chunks (madvise MADV_POPULATE_WRITE: page
- * tables writable, data untouched) and then writes to each page (without
- * changing it) through the mapping, which pays the hypervisor's share too. None of it
- * changes the file's contents, so racing with a claimer in another process
- * is harmless. It tells the writer how far it got (w->populated), and a
+ * window (2 MiB) past the last claimed chunk (fallocate, through the
+ * writer, so no claim has to), populates the chunks (madvise
+ * MADV_POPULATE_WRITE: page tables writable, data untouched) and then
+ * writes to each page without changing it, through the mapping, which pays
+ * the hypervisor's share too. None of it changes the file's contents, so
+ * racing with a claimer in another process is harmless. (Where the kernel
+ * maps the trace in huge pages, trace/writer.c, there is little left for
+ * it to do: lock_pair measures the same with and without it.) It tells the writer how far it got (w->populated), and a
  * claim of a chunk below that skips its own populate call. The hooks'
  * stores then land on pages that are mapped all the way down.
  *
@@ -73,8 +75,8 @@ static void futex_wake(uint32_t *word)
  * first store paid a second fill: 42 -> 35 ns per traced lock pair). Each
  * page is touched under the run-wide lock, after checking it is inside the
  * file: the root's finish trims the file to its last chunk under that
- * lock, and touching a mapped page past the end of the file raises SIGBUS. Returns
- * false when the file ends before P+LEN. */
+ * lock, and touching a mapped page past the end of the file raises SIGBUS.
+ * Returns false when the file ends before P+LEN. */
 static bool touch(struct tg_writer *w, uint8_t *p, uint64_t len)
 {
     uint64_t base = (uint64_t)(p - (const uint8_t *)w->hdr);

@@ -281,7 +281,8 @@ Test(follow, a_created_thread_not_seen_yet_holds_back_later_records)
     emit_thread_start(&c, w.first_thread, 0x1234, 0, T + 20);
     tg_stream_emit(&c, TG_EV_MUTEX_ACQ, 0, 40, 0, T + 40);
     uint64_t got[4] = { next_obj(), next_obj(), next_obj(), next_obj() };
-    cr_assert_eq(got[1], 30, "the child's start came first, then %lu", got[1]);
+    cr_assert_eq(got[0], (uint64_t)pthread_self(), "the child's THREAD_START first");
+    cr_assert_eq(got[1], 30, "then the parent's record, got %lu", got[1]);
     cr_assert_eq(got[2], 40);
     cr_assert_eq(got[3], 50);
     tg_stream_close(&c);

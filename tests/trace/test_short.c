@@ -80,6 +80,14 @@ static struct raw_counts raw_count(const char *path)
     return rc;
 }
 
+/* A new trace at PATH (PATH_MAX bytes) with one stream, S, on W. */
+static void new_trace(char *path, struct tg_writer *w, struct tg_stream *s)
+{
+    tmp_trace_path(path, PATH_MAX);
+    open_mono(w, path);
+    tg_stream_init(s, w, w->first_thread);
+}
+
 static uint64_t rnd = 88172645463325252ull;
 static uint64_t next_rand(void)
 {
@@ -92,11 +100,9 @@ static uint64_t next_rand(void)
 Test(short_records, mixed_stream_reads_back_exactly)
 {
     char path[PATH_MAX];
-    tmp_trace_path(path, sizeof path);
     static struct tg_writer w;
-    open_mono(&w, path);
     struct tg_stream s;
-    tg_stream_init(&s, &w, w.first_thread);
+    new_trace(path, &w, &s);
     uint64_t frames[2][3] = { { 1, 2, 3 }, { 4, 5, 6 } };
     uint32_t stacks[2] = { tg_writer_stack(&w, frames[0], 3), tg_writer_stack(&w, frames[1], 3) };
     enum { N = 200000 };
@@ -164,11 +170,9 @@ Test(short_records, mixed_stream_reads_back_exactly)
 Test(short_records, a_repeated_pair_is_four_bytes)
 {
     char path[PATH_MAX];
-    tmp_trace_path(path, sizeof path);
     static struct tg_writer w;
-    open_mono(&w, path);
     struct tg_stream s;
-    tg_stream_init(&s, &w, w.first_thread);
+    new_trace(path, &w, &s);
     uint64_t tick = tg_tick(w.clock);
     enum { PAIRS = 100000 };
     for (int i = 0; i < PAIRS; i++) {
@@ -195,12 +199,10 @@ Test(short_records, a_repeated_pair_is_four_bytes)
 static void damaged(uint8_t tag, const char *expect)
 {
     char path[PATH_MAX], bad[PATH_MAX + 8];
-    tmp_trace_path(path, sizeof path);
-    snprintf(bad, sizeof bad, "%s.bad", path);
     static struct tg_writer w;
-    open_mono(&w, path);
     struct tg_stream s;
-    tg_stream_init(&s, &w, w.first_thread);
+    new_trace(path, &w, &s);
+    snprintf(bad, sizeof bad, "%s.bad", path);
     uint64_t tick = tg_tick(w.clock);
     for (int i = 0; i < 40; i++)
         tg_stream_emit(&s, TG_EV_MUTEX_ACQ, 0, 0x601040, 7, tick += 20);
