@@ -164,20 +164,19 @@ static struct tg_report *quiet_report(struct tg_trace *t, struct tg_symbols *s)
     return r;
 }
 
-/* ---- the detectors of a saved trace, on a thread of their own ----
+/* ---- the detectors of a saved trace, on the reading thread ----
  *
- * Opening a large trace is building the timeline, and the detectors cost
- * about a third as much again. With a reader of their own on a second
- * thread they run beside the build on another core. They only collect what
- * they announce; the view's thread renders it (the report's renderers and
- * the symbols are not shared between threads) once they are done. */
+ * Opening a large trace is reading it and building the timeline, and the
+ * detectors cost about a third as much again. With two CPUs the trace is
+ * read on a second thread (tg_tui_feed), which runs the detectors on each
+ * batch while this thread builds the timeline from it. The detectors only
+ * collect what they announce; the view's thread renders it (the report's
+ * renderers and the symbols are not shared between threads) once the
+ * reading is done. */
 struct detect {
-    pthread_t tid;
-    struct tg_trace *trace;             /* the thread's own reader */
     struct tg_analysis *analysis;
     const struct tg_finding **found;    /* announced, in order */
     size_t n, cap;
-    atomic_bool done, stop;
 };
 
 static void detect_collect(void *ctx, const struct tg_finding *f)
@@ -194,18 +193,14 @@ static void detect_collect(void *ctx, const struct tg_finding *f)
     d->found[d->n++] = f;
 }
 
-static void *detect_run(void *arg)
+/* The feed's tap, on the reading thread. */
+static void detect_batch(void *ctx, const struct tg_ev *ev, size_t n)
 {
-    struct detect *d = arg;
-    struct tg_ev ev;
-
-    while (!atomic_load_explicit(&d->stop, memory_order_relaxed)
-           && tg_trace_next(d->trace, &ev) > 0)
-        tg_analysis_feed(d->analysis, &ev);
-    if (!atomic_load(&d->stop))
+    struct detect *d = ctx;
+    for (size_t i = 0; i < n; i++)
+        tg_analysis_feed(d->analysis, &ev[i]);
+    if (ev == NULL)
         tg_analysis_finish(d->analysis);
-    atomic_store(&d->done, true);
-    return NULL;
 }
 
 /* Whether this process may run on more than one CPU. */
@@ -215,61 +210,6 @@ static bool several_cpus(void)
     return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 1;
 }
 
-/* Starts the detectors on PATH with CFG (its on_finding is replaced).
- * Returns NULL if they cannot run apart (the caller runs them itself): on
- * one CPU a second reader would only add its own cost. */
-static struct detect *detect_start(const char *path, struct tg_analysis_config cfg)
-{
-    if (!several_cpus())
-        return NULL;
-    struct detect *d = calloc(1, sizeof *d);
-    if (d == NULL)
-        return NULL;
-    cfg.on_finding = detect_collect;
-    cfg.on_finding_ctx = d;
-    if (tg_trace_open(path, 0, &d->trace, NULL, 0) < 0) {
-        free(d);
-        return NULL;
-    }
-    if (tg_analysis_new(&cfg, &d->analysis) < 0
-        || pthread_create(&d->tid, NULL, detect_run, d) != 0) {
-        tg_analysis_free(d->analysis);
-        tg_trace_close(d->trace);
-        free(d);
-        return NULL;
-    }
-    return d;
-}
-
-static bool detect_done(const struct detect *d)
-{
-    return atomic_load(&d->done);
-}
-
-/* Waits for the thread and frees it. The findings stay valid until
- * tg_analysis_free(d->analysis); the caller takes that over. */
-static void detect_join(struct detect *d)
-{
-    pthread_join(d->tid, NULL);
-    tg_trace_close(d->trace);
-    d->trace = NULL;
-}
-
-/* The user quit before the detectors were done: they stop. */
-static void detect_stop(struct detect *d)
-{
-    atomic_store(&d->stop, true);
-    detect_join(d);
-}
-
-static void detect_free(struct detect *d)
-{
-    if (d == NULL)
-        return;
-    free(d->found);
-    free(d);
-}
-
 /* ---- tangle view ---- */
 
 struct view {
@@ -277,7 +217,8 @@ struct view {
     struct tg_trace *trace;
     struct tg_symbols *syms;
     struct tg_analysis *analysis;
-    struct detect *detect;          /* the detectors on their own thread, or NULL */
+    struct tg_tui_feed *feed;       /* the trace read on a second thread, or NULL */
+    struct detect detect;           /* the detectors there */
     struct tg_report *rep;
     struct tg_tui_live *ui;
     struct found found;
@@ -298,7 +239,8 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Reads what the trace has. Returns events read, or a negative trace error. */
+/* Reads what the trace has, MAX events or so. Returns events read, or a
+ * negative trace error. */
 static long feed(struct view *v, long max)
 {
     struct tg_ev ev;
@@ -306,12 +248,36 @@ static long feed(struct view *v, long max)
     int got = 0;
 
     while (n < max && (got = tg_trace_next(v->trace, &ev)) > 0) {
-        if (v->detect == NULL)
-            tg_analysis_feed(v->analysis, &ev);
+        tg_analysis_feed(v->analysis, &ev);
         tg_tui_live_event(v->ui, &ev);
         n++;
     }
     return got < 0 ? got : n;
+}
+
+/* The same from the reading thread, for up to MS milliseconds (the keys
+ * wait meanwhile). Returns events read, 0 at the end with *END set, or a
+ * negative trace error. */
+static long feed_batches(struct view *v, int ms, bool *end)
+{
+    const struct tg_ev *ev;
+    uint64_t until = mono_ms() + (uint64_t)ms;
+    long n = 0, got;
+
+    while ((got = tg_tui_feed_next(v->feed, &ev, ms)) > 0) {
+        for (long i = 0; i < got; i++)
+            tg_tui_live_event(v->ui, &ev[i]);
+        n += got;
+        if (mono_ms() >= until)
+            break;
+    }
+    if (got < 0) {
+        *end = true;
+        int err = tg_tui_feed_error(v->feed);
+        if (err < 0)
+            return err;
+    }
+    return n;
 }
 
 static void trace_warning(struct view *v, int err, char *buf, size_t len)
@@ -338,24 +304,46 @@ static int run_view(struct view *v, const char *title, bool no_color)
     tg_trace_summary(v->trace, &sum);
     cfg.skip_watch = !(sum.features & TG_FEAT_WATCH);
 
-    if (!v->follow && (v->detect = detect_start(v->path, cfg)) != NULL) {
-        v->analysis = v->detect->analysis;
-    } else if (tg_analysis_new(&cfg, &v->analysis) < 0) {
+    /* a saved trace, two CPUs: the detectors collect on the reading thread
+     * and their findings are shown at the end */
+    bool apart = !v->follow && several_cpus();
+    if (apart) {
+        cfg.on_finding = detect_collect;
+        cfg.on_finding_ctx = &v->detect;
+    }
+    if (tg_analysis_new(&cfg, &v->analysis) < 0) {
         tg_cli_error("out of memory");
         return TG_STATUS_FAILED;
     }
+    v->detect.analysis = v->analysis;
     v->rep = quiet_report(v->trace, v->syms);
     if (tg_tui_live_start(&v->ui, v->trace, v->syms, &o, err, sizeof err) < 0) {
-        if (v->detect != NULL)
-            detect_stop(v->detect);
         tg_cli_error("view: %s", err);
         return TG_STATUS_FAILED;
     }
+    /* if the thread cannot start, this one reads and runs the detectors */
+    if (apart && tg_tui_feed_start(&v->feed, v->trace, detect_batch, &v->detect) < 0)
+        v->feed = NULL;
+    bool threaded = v->feed != NULL;
     bool done = false, quit = false, read_all = false, read_error = false;
     uint64_t last_tick = mono_ms();
     while (!quit) {
         long n = 0;
-        if (!read_all) {
+        if (!read_all && v->feed != NULL) {
+            bool end = false;
+            n = feed_batches(v, 20, &end);
+            if (end) {
+                tg_tui_feed_stop(v->feed);      /* the thread is done: the trace is ours */
+                v->feed = NULL;
+                read_all = true;
+            }
+            if (n < 0) {
+                trace_warning(v, (int)n, warning, sizeof warning);
+                tg_tui_live_warn(v->ui, warning);
+                status = TG_STATUS_BAD_INPUT;
+                read_error = true;
+            }
+        } else if (!read_all) {
             n = feed(v, v->follow ? 16384 : 262144);
             if (n < 0) {
                 trace_warning(v, (int)n, warning, sizeof warning);
@@ -370,7 +358,7 @@ static int run_view(struct view *v, const char *title, bool no_color)
             read_all = n < 0 || (n == 0 && (!v->follow || tg_trace_done(v->trace)));
         }
         /* the end: the trace read, and the detectors done with it */
-        if (read_all && !done && (v->detect == NULL || detect_done(v->detect))) {
+        if (read_all && !done) {
             struct tg_trace_summary s;
             tg_trace_summary(v->trace, &s);
             if (!read_error && s.truncated) {
@@ -378,22 +366,23 @@ static int run_view(struct view *v, const char *title, bool no_color)
                 tg_tui_live_warn(v->ui, warning);
                 status = TG_STATUS_BAD_INPUT;
             }
-            if (v->detect != NULL) {
-                detect_join(v->detect);
-                for (size_t i = 0; i < v->detect->n; i++)
-                    found_add(&v->found, v->rep, v->detect->found[i]);
-            } else {
+            if (!threaded)
                 tg_analysis_finish(v->analysis);
-            }
+            for (size_t i = 0; i < v->detect.n; i++)
+                found_add(&v->found, v->rep, v->detect.found[i]);
             tg_tui_live_ended(v->ui, s.finished ? s.exit_status : -1);
             done = true;
         }
         found_sync(&v->found, v->ui);
-        int wait = done ? 250 : n > 0 ? 0 : read_all ? 5 : 20;
+        int wait = done || read_all ? 250 : n > 0 || v->feed != NULL ? 0 : 20;
+        if (v->feed != NULL)
+            tg_tui_feed_lock(v->feed);
         quit = tg_tui_live_pump(v->ui, wait) == TG_TUI_QUIT;
+        if (v->feed != NULL)
+            tg_tui_feed_unlock(v->feed);
     }
-    if (v->detect != NULL && !done)
-        detect_stop(v->detect);
+    tg_tui_feed_stop(v->feed);      /* the user quit before the end */
+    v->feed = NULL;
     v->signal = tg_tui_live_quit_signal(v->ui);
     tg_tui_live_stop(v->ui);
     v->ui = NULL;
@@ -451,7 +440,7 @@ int tg_cmd_view(int argc, char **argv)
         tg_report_free(v.rep);
     found_free(&v.found);
     tg_analysis_free(v.analysis);
-    detect_free(v.detect);
+    free(v.detect.found);
     tg_symbols_free(v.syms);
     tg_trace_close(v.trace);
     if (v.signal != 0) {

@@ -354,4 +354,34 @@ int tg_tui_live_quit_signal(struct tg_tui_live *ui);
 /* Restores the terminal and frees the session (not a model it was given). */
 void tg_tui_live_stop(struct tg_tui_live *ui);
 
+/* ---------------------------------------------------------------------------
+ * A saved trace read on a thread of its own (`tangle view` with two CPUs)
+ *
+ * The reading thread reads the trace once and hands batches of events to
+ * the caller, who builds the model from them (tg_tui_live_event); it shows
+ * each batch to TAP first (the detectors: they run on the reading thread),
+ * and calls TAP(CTX, NULL, 0) once after the last one unless stopped. The
+ * events' strings and payloads stay valid as long as their batch.
+ * While it reads, the trace is the reading thread's: take it with
+ * tg_tui_feed_lock around anything else that uses it (the session's pump:
+ * names and stacks come from it).
+ * ------------------------------------------------------------------------ */
+
+struct tg_tui_feed;
+typedef void (*tg_tui_feed_tap_fn)(void *ctx, const struct tg_ev *ev, size_t n);
+
+/* Starts reading TRACE. Returns 0 or -ENOMEM / -EAGAIN. */
+int tg_tui_feed_start(struct tg_tui_feed **out, struct tg_trace *trace,
+                      tg_tui_feed_tap_fn tap, void *ctx);
+/* The next batch, waiting at most TIMEOUT_MS for it: returns its count with
+ * *EV set (valid until the next call), 0 if none came in time, -1 once the
+ * trace is read and TAP has seen the end. */
+long tg_tui_feed_next(struct tg_tui_feed *f, const struct tg_ev **ev, int timeout_ms);
+/* After -1: 0, or the negative tg_trace_err tg_trace_next ended with. */
+int tg_tui_feed_error(struct tg_tui_feed *f);
+void tg_tui_feed_lock(struct tg_tui_feed *f);
+void tg_tui_feed_unlock(struct tg_tui_feed *f);
+/* Stops the reading thread if it has not finished, and frees F. */
+void tg_tui_feed_stop(struct tg_tui_feed *f);
+
 #endif
