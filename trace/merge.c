@@ -228,7 +228,8 @@ static void enter_chunk(struct tg_trace *t, struct rstream *s, uint32_t cur)
     s->pos = s->end = s->buf;
     s->cut = false;
     s->polls = 0;
-    memset(s->dict, 0, sizeof s->dict);
+    if (s->dict)
+        memset(s->dict, 0, TG_DICT_SLOTS * sizeof *s->dict);
 }
 
 static struct rstream *stream_for(struct tg_trace *t, uint32_t owner,
@@ -352,8 +353,14 @@ static int refill(struct tg_trace *t, struct rstream *s, uint32_t from)
     if (s->buf == NULL) {
         /* thousands of threads alive at once: a page each, not 32 KiB */
         s->bufcap = t->nactive > MANY_STREAMS ? SMALL_WINDOW : WINDOW;
-        if ((s->buf = malloc(s->bufcap)) == NULL)
+        /* the dictionary comes and goes with the window: a drained stream
+         * revives only in a new chunk, whose dictionary starts empty */
+        if ((s->buf = malloc(s->bufcap)) == NULL ||
+            (s->dict = calloc(TG_DICT_SLOTS, sizeof *s->dict)) == NULL) {
+            free(s->buf);
+            s->buf = NULL;
             return tg_reader_fail(t, TG_TRACE_EIO, "out of memory");
+        }
     }
     uint32_t want = s->avail - from < s->bufcap ? s->avail - from : s->bufcap;
     uint64_t off = tg_reader_payload_off(s->chunks.idx[s->cur]) + from;
@@ -579,7 +586,9 @@ int tg_reader_refresh(struct tg_trace *t)
             /* drained: its window is not needed unless it revives */
             s->win_off += (uint32_t)(s->end - s->buf);
             free(s->buf);
+            free(s->dict);
             s->buf = NULL;
+            s->dict = NULL;
             s->pos = s->end = NULL;
         }
         else
@@ -658,9 +667,9 @@ static inline void decode_arg(unsigned kind, unsigned arg, struct tg_ev *ev)
     }
 }
 
-static inline uint64_t event_ts(struct tg_trace *t, const struct rstream *s)
+static inline uint64_t event_ts(struct tg_trace *t, uint64_t tick)
 {
-    uint64_t ts = tg_reader_ns(t, s->head);
+    uint64_t ts = tg_reader_ns(t, tick);
     if (ts < t->last_ts)
         ts = t->last_ts;
     t->last_ts = ts;
@@ -670,22 +679,8 @@ static inline uint64_t event_ts(struct tg_trace *t, const struct rstream *s)
 /* A short record: the remembered event, decoded when it was remembered. */
 static inline void decode_short(struct tg_trace *t, const struct rstream *s, struct tg_ev *ev)
 {
-    const struct rdict *d = &s->dict[s->pos[0] & (TG_DICT_SLOTS - 1)];
-    ev->ts = event_ts(t, s);
-    ev->obj = d->obj;
-    ev->p0 = ev->p1 = 0;
-    ev->thread = s->thread;
-    ev->process = s->process;
-    ev->stack = d->stack;
-    ev->kind = d->kind;
-    ev->arg = d->arg;
-    ev->result = d->result;
-    ev->mtype = d->mtype;
-    ev->timed = d->timed;
-    ev->pshared = d->pshared;
-    ev->str = NULL;
-    ev->data = NULL;
-    ev->len = 0;
+    *ev = s->dict[s->pos[0] & (TG_DICT_SLOTS - 1)];
+    ev->ts = event_ts(t, s->head);
 }
 
 static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
@@ -699,7 +694,7 @@ static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
     struct tg_record rec;
     memcpy(&rec, s->pos, sizeof rec);
     unsigned kind = rec.kind;
-    ev->ts = event_ts(t, s);
+    ev->ts = event_ts(t, s->head);
     ev->obj = (uint64_t)rec.obj_hi << 32 | rec.obj_lo;
     ev->thread = s->thread;
     ev->process = s->process;
@@ -714,17 +709,8 @@ static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
     unsigned slots = tg_event_slots[kind];
     /* only records without payload are repeated (the writer's
      * tg_stream_emit); a flag on another is ignored */
-    if ((rec.stack & TG_STACK_REMEMBER) && slots == 0) {
-        struct rdict *d = &s->dict[TG_STACK_SLOT(rec.stack)];
-        d->obj = ev->obj;
-        d->stack = ev->stack;
-        d->kind = ev->kind;
-        d->arg = ev->arg;
-        d->result = ev->result;
-        d->mtype = ev->mtype;
-        d->timed = ev->timed;
-        d->pshared = ev->pshared;
-    }
+    if ((rec.stack & TG_STACK_REMEMBER) && slots == 0)
+        s->dict[TG_STACK_SLOT(rec.stack)] = *ev;
     if (slots == TG_SLOTS_VAR) {
         /* copied: the window may be refilled before the caller looks */
         ev->len = rec.arg * 16u;
@@ -741,10 +727,109 @@ static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
     }
 }
 
-int tg_trace_next(struct tg_trace *t, struct tg_ev *ev)
+/* ---- runs: a stream's earliest short records, handed out in a row ----
+ * A thread writes in runs (a lock loop: two 2-byte records per iteration,
+ * a hundred iterations or more before the other thread's turn), and while
+ * the top stream's next record stays before the runner-up and within the
+ * bound, the heap has nothing to do. start_run walks those records ahead in
+ * one tight loop (ticks and dictionary entries into t->run), and each call
+ * then only copies the remembered event and converts its time: no stream
+ * state, no heap key, no loads and stores through the stream per record.
+ * The order is the one record-by-record merging gives: nothing that could
+ * move the runner-up or the bound (a refresh, a table kind such as
+ * THREAD_CREATE, a stream popped) happens inside a run. */
+
+static void start_run(struct tg_trace *t, struct rstream *s)
+{
+    if (!s->started)
+        return;
+    /* a tick below lim comes before the runner-up and is within the bound */
+    uint64_t lim = t->runner_up.key;
+    if (s->thread < t->runner_up.thread && lim != UINT64_MAX)
+        lim++;                    /* the same tick: ties go to the lower thread */
+    if (t->bound < lim - 1)
+        lim = t->bound + 1;
+    const uint8_t *p = s->pos, *end = s->end;
+    uint64_t tick = s->last, last = tick, floor = t->last_ts;
+    uint32_t n = 0;
+    while (n < TG_RUN_MAX && end - p >= 2) {
+        unsigned tag = p[0];
+        uint32_t dt, bytes;
+        if (tag >= TG_TINY_TAG) {
+            if (tag == TG_PAD_TAG)
+                break;
+            dt = p[1];
+            bytes = 2;
+        } else if (tag >= TG_SHORT_TAG && end - p >= 4) {
+            uint32_t word;
+            memcpy(&word, p, sizeof word);
+            dt = word >> 8;
+            bytes = 4;
+        } else
+            break;
+        const struct tg_ev *d = &s->dict[tag & (TG_DICT_SLOTS - 1)];
+        if (d->kind == 0 || table_kind[d->kind])
+            break;                /* corrupt, or the tables learn from it */
+        tick += dt;
+        if (tick >= lim)
+            break;
+        /* times now: the rate moves only in a refresh, never in a run, and
+         * within a stream they only grow */
+        uint64_t ts = tg_reader_ns(t, tick);
+        t->run[n].ts = ts > floor ? ts : floor;
+        t->run[n].tmpl = d;
+        last = tick;
+        n++;
+        p += bytes;
+    }
+    if (n < 2)
+        return;                   /* one record: the usual path is as cheap */
+    t->run_n = n;
+    t->run_i = 0;
+    t->run_s = s;
+    t->run_end = p;
+    t->run_last = last;
+}
+
+/* S's record was handed out: position it on its next one and put the heap
+ * in order (or take S out of it). */
+static inline void advance(struct tg_trace *t, struct rstream *s)
+{
+    int rc = head(t, s);
+    if (rc > 0) {
+        t->heap[0].key = s->head;
+        if (!before(&t->heap[0], &t->runner_up)) {
+            sift_top(t->heap, t->nheap);
+            note_runner_up(t);
+            s = t->by_thread[t->heap[0].thread];
+        }
+        if (s->head_bytes <= 4 && s->head <= t->bound)
+            start_run(t, s);
+    } else {
+        heap_pop(t);
+        if (!s->quiet && s->last < t->bound)
+            t->bound = s->last;   /* it may publish from here on */
+    }
+}
+
+/* Everything but a run's record before its last: the end of a run, the
+ * heap, refreshes. */
+static __attribute__((noinline)) int next_slow(struct tg_trace *t, struct tg_ev *ev)
 {
     if (t->err)
         return t->err;
+    if (t->run_i < t->run_n) {    /* the run's last record */
+        const struct run_ent *r = &t->run[t->run_i];
+        *ev = *r->tmpl;
+        ev->ts = t->last_ts = r->ts;
+        t->events++;
+        struct rstream *s = t->run_s;
+        t->run_i = t->run_n = 0;
+        s->pos = t->run_end;
+        s->last = t->run_last;
+        advance(t, s);
+        return 1;
+    }
     if (t->nheap == 0 || t->heap[0].key > t->bound) {
         int rc = tg_reader_refresh(t);
         if (rc < 0)
@@ -766,19 +851,23 @@ int tg_trace_next(struct tg_trace *t, struct tg_ev *ev)
         tg_reader_on_event(t, s, ev);
     s->last = s->head;
     t->events++;
-    int rc = head(t, s);
-    if (rc > 0) {
-        t->heap[0].key = s->head;
-        if (!before(&t->heap[0], &t->runner_up)) {
-            sift_top(t->heap, t->nheap);
-            note_runner_up(t);
-        }
-    } else {
-        heap_pop(t);
-        if (!s->quiet && s->last < t->bound)
-            t->bound = s->last;   /* it may publish from here on */
-    }
+    advance(t, s);
     return 1;                     /* an error in head() sticks for the next call */
+}
+
+int tg_trace_next(struct tg_trace *t, struct tg_ev *ev)
+{
+    /* within a run: a copy and a time (an error cannot arise in one) */
+    uint32_t i = t->run_i;
+    if (__builtin_expect(i + 1 < t->run_n, 1)) {
+        const struct run_ent *r = &t->run[i];
+        t->run_i = i + 1;
+        *ev = *r->tmpl;
+        ev->ts = t->last_ts = r->ts;
+        t->events++;
+        return 1;
+    }
+    return next_slow(t, ev);
 }
 
 /* ---- end of a finished trace ---- */
@@ -857,6 +946,7 @@ void tg_reader_free_streams(struct tg_trace *t)
         if (t->by_thread[i]) {
             free(t->by_thread[i]->chunks.idx);
             free(t->by_thread[i]->buf);
+            free(t->by_thread[i]->dict);
             free(t->by_thread[i]);
         }
     }

@@ -45,16 +45,14 @@ struct rstream {
     bool cut;                   /* its current chunk is cut short by the file's end */
     bool started;               /* a first record was returned */
     uint8_t polls;              /* header reads of the current chunk (merge.c) */
-    /* the chunk's remembered records (format.h), which short ones repeat,
-     * decoded once (merge.c); kind 0: nothing remembered */
-    struct rdict {
-        uint64_t obj;
-        uint32_t stack;
-        uint16_t kind;
-        uint8_t arg, result, mtype;
-        bool timed, pshared;
-    } dict[TG_DICT_SLOTS];
+    /* the chunk's remembered records (format.h), which short ones repeat:
+     * each the whole event it stands for, decoded once, so a short record
+     * is a copy and a time (merge.c); kind 0: nothing remembered. Held
+     * with the window (TG_DICT_SLOTS of them), NULL without one. */
+    struct tg_ev *dict;
 };
+
+#define TG_RUN_MAX 128          /* records of a run (merge.c) */
 
 struct heap_ent {               /* the stream is by_thread[thread] */
     uint64_t key;
@@ -115,6 +113,14 @@ struct tg_trace {
     struct heap_ent *heap;
     uint32_t nheap, cap_heap;
     struct heap_ent runner_up;  /* the top's smallest child (merge.c) */
+    /* a run of the top stream's short records, handed out one per call
+     * without heap or stream work (merge.c): all before the runner-up and
+     * within the bound; the stream's own state moves past them at the end */
+    struct run_ent { uint64_t ts; const struct tg_ev *tmpl; } run[TG_RUN_MAX];
+    uint32_t run_i, run_n;
+    struct rstream *run_s;
+    const uint8_t *run_end;     /* in run_s's window: after the run */
+    uint64_t run_last;          /* tick of the run's last record */
     uint64_t bound;             /* follow: ticks at or below it may be returned */
     /* follow: threads created whose stream has not appeared yet (merge.c) */
     struct pending_child { uint32_t thread; uint64_t tick; } *pending;

@@ -241,3 +241,82 @@ Test(short_records, damaged_short_records_are_errors)
     damaged(TG_TINY_TAG | 33, "never remembered");
     damaged(0, "no known kind");
 }
+
+/* Threads taking turns in bursts of short records, as in a lock loop under
+ * contention: the merge hands a burst out as a run (trace/merge.c) and
+ * must stop it exactly where another stream's record comes first, also at
+ * equal ticks (the lower thread first), over chunk roll-overs. Every event
+ * comes back once, each stream in its order, all in (tick, thread) order. */
+Test(short_records, bursts_of_three_threads_merge_in_order)
+{
+    char path[PATH_MAX];
+    static struct tg_writer w;
+    enum { T = 3, N = 300000 };
+    static struct tg_stream s[T];
+    tmp_trace_path(path, sizeof path);
+    open_mono(&w, path);
+    uint32_t thread[T];
+    for (unsigned k = 0; k < T; k++) {
+        thread[k] = k == 0 ? w.first_thread : tg_writer_new_thread(&w);
+        tg_stream_init(&s[k], &w, thread[k]);
+    }
+    static struct want want[T][N];
+    size_t n[T] = { 0 };
+    uint64_t tick = tg_tick(w.clock), clock[T];
+    for (unsigned k = 0; k < T; k++)
+        clock[k] = tick;
+    size_t total = 0;
+    while (total < (size_t)T * N - 1000) {
+        uint64_t r = next_rand();
+        unsigned k = (unsigned)(r % T);
+        /* a burst: 1 to 400 records, ticks 0-3 apart (many ties across
+         * threads), starting at or a little after the others' clock */
+        size_t len = 1 + (r >> 8) % 400;
+        uint64_t at = tick - (r >> 20) % 3;
+        if (at < clock[k])
+            at = clock[k];
+        for (size_t i = 0; i < len && n[k] < N; i++, total++) {
+            struct want *e = &want[k][n[k]++];
+            unsigned site = (unsigned)(next_rand() >> 33) % 4;
+            *e = (struct want){ .kind = site & 1 ? TG_EV_MUTEX_REL : TG_EV_MUTEX_ACQ,
+                                .obj = 0x7f0000002000ull + (site / 2) * 64, .tick = at };
+            tg_stream_emit(&s[k], e->kind, 0, e->obj, 0, at);
+            clock[k] = at;
+            at += next_rand() % 4;
+        }
+        if (at > tick)
+            tick = at;
+    }
+    for (unsigned k = 0; k < T; k++)
+        tg_stream_close(&s[k]);
+    tg_writer_finish(&w, 0);
+    cr_assert_gt(raw_count(path).tiny, total / 2, "the bursts are short records");
+
+    struct ev_list l;
+    cr_assert_eq(read_all(path, &l, NULL), 0);
+    cr_assert_eq(l.end, 0);
+    cr_assert_eq(l.n, total);
+    size_t got[T] = { 0 };
+    uint64_t tick0 = 0;           /* monotonic clock: ticks are ns from it */
+    for (size_t i = 0; i < l.n; i++) {
+        const struct tg_ev *ev = &l.ev[i];
+        unsigned k = 0;
+        while (k < T && thread[k] != ev->thread)
+            k++;
+        cr_assert_lt(k, T, "event %zu: thread %u", i, ev->thread);
+        if (i == 0)
+            tick0 = want[k][0].tick - ev->ts;
+        cr_assert_lt(got[k], n[k]);
+        const struct want *e = &want[k][got[k]++];
+        cr_assert_eq(ev->kind, e->kind, "event %zu kind", i);
+        cr_assert_eq(ev->obj, e->obj, "event %zu obj", i);
+        cr_assert_eq(ev->ts + tick0, e->tick, "event %zu time", i);
+        if (i > 0) {
+            const struct tg_ev *p = &l.ev[i - 1];
+            cr_assert(p->ts < ev->ts || (p->ts == ev->ts && p->thread <= ev->thread),
+                      "event %zu (thread %u at %lu) after thread %u at %lu", i, ev->thread,
+                      (unsigned long)ev->ts, p->thread, (unsigned long)p->ts);
+        }
+    }
+    ev_list_free(&l);
+}
