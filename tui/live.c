@@ -267,6 +267,10 @@ int tg_tui_live_pump(struct tg_tui_live *l, int timeout_ms)
         flags |= TG_DRAW_ALL;
     if (tg_term_quit_requested())
         ui->quit = true;
+    if (ui->compact_due && !ui->dirty) {     /* the final frame is on the screen */
+        tg_tui_model_compact(ui->m);
+        ui->compact_due = false;
+    }
     catch_up(ui);
     /* wait for a key, but not past the next frame that is due */
     if (timeout_ms < 0)
@@ -332,7 +336,6 @@ void tg_tui_live_ended(struct tg_tui_live *l, int wait_status)
      * so a deadlock at the very end is not one column wide. */
     uint64_t end = tg_tui_model_end(ui->m), start = tg_tui_model_start(ui->m);
     ui->trace_end = end;
-    tg_tui_model_compact(ui->m);
     for (size_t i = 0; i < tg_tui_model_nthreads(ui->m); i++) {
         const struct tg_tui_thread *t = tg_tui_model_thread(ui->m, i);
         struct tg_tui_seg last;
@@ -347,6 +350,12 @@ void tg_tui_live_ended(struct tg_tui_live *l, int wait_status)
     if (ui->autofit || !ui->user_moved)
         tg_ui_fit(ui);
     ui->dirty = true;
+    /* the final state is what the user waits for: drawn at the next pump,
+     * not when the next frame of the reading would have been due; the
+     * model's room for growth goes back at the pump after that one (a few
+     * tens of ms of unmapping on a large trace, not before the frame) */
+    ui->last_draw_ns = 0;
+    ui->compact_due = true;
 }
 
 void tg_tui_live_warn(struct tg_tui_live *l, const char *warning)
