@@ -18,6 +18,7 @@ int tg_analysis_new(const struct tg_analysis_config *cfg, struct tg_analysis **o
     a->settle_ns = a->cfg.settle_ns ? a->cfg.settle_ns : TG_SETTLE_NS_DEFAULT;
     a->first_process = NONE;
     a->last_obj = NONE;
+    a->fast_obj = NONE;
     if (dmap_init(&a->objmap, 1024) < 0 || dmap_init(&a->pthmap, 64) < 0 ||
         dmap_init(&a->edgemap, 1024) < 0 || dmap_init(&a->keymap, 64) < 0) {
         tg_analysis_free(a);
@@ -72,41 +73,62 @@ static void lock_kind(uint16_t kind, uint8_t *obj, uint8_t *mode)
  * releases the one mutex it holds once. The general path below does the
  * same, step by step (st_request_end, st_acquire, st_held_add; st_release),
  * with a lookup and a check for every case this one excludes. Returns
- * false when the event needs the general path. */
+ * false when the event needs the general path.
+ *
+ * The thread, the lock and the lock's hold hash of the last pair are kept
+ * (fast_*): a loop's next pair has the same ones, and the lookups through
+ * the thread table and the object pages are a chain of dependent loads. */
+
+/* The object ID, through the one-entry memo. */
+static inline struct dobj *fast_obj(struct tg_analysis *a, uint32_t id)
+{
+    if (__builtin_expect(id != a->fast_obj, 0)) {
+        a->fast_obj = id;
+        a->fast_o = OBJ(a, id);
+        a->fast_hash = held_hash(id, TG_MODE_EXCL);
+    }
+    return a->fast_o;
+}
+
 static bool lock_pair_fast(struct tg_analysis *a, const struct tg_ev *ev)
 {
-    if (ev->result != TG_OK || (!a->cfg.skip_races && !a->cfg.skip_watch) ||
-        ev->thread >= a->capthreads || ev->process >= a->capprocs || !a->procs[ev->process])
-        return false;
-    struct dthread *t = a->threads[ev->thread];
-    if (!t || t->state != TH_LIVE || t->wait != TG_WAIT_NONE)
+    struct dthread *t = a->fast_t;
+    if (__builtin_expect(!t || t->index != ev->thread || a->fast_process != ev->process, 0)) {
+        if ((!a->cfg.skip_races && !a->cfg.skip_watch) || ev->thread >= a->capthreads ||
+            ev->process >= a->capprocs || !a->procs[ev->process] || !a->threads[ev->thread])
+            return false;
+        t = a->fast_t = a->threads[ev->thread];
+        a->fast_process = ev->process;
+    }
+    if (ev->result != TG_OK || t->state != TH_LIVE || t->wait != TG_WAIT_NONE)
         return false;
     if (ev->kind == TG_EV_MUTEX_ACQ) {
-        if (t->nheld != 0 || t->capheld == 0 || a->last_obj == NONE)
+        uint32_t id = a->last_obj;
+        if (t->nheld != 0 || t->capheld == 0 || id == NONE)
             return false;
-        struct dobj *o = OBJ(a, a->last_obj);
+        struct dobj *o = fast_obj(a, id);
         if (o->addr != ev->obj || o->process != ev->process || o->dead ||
             o->kind != TG_OBJ_MUTEX || o->owner != NONE || o->nreaders)
             return false;
         o->mtype = ev->mtype;
         o->owner = ev->thread;
         struct dheld *h = &t->held[0];
-        h->obj = a->last_obj;
+        h->obj = id;
         h->mode = TG_MODE_EXCL;
         h->count = 1;
         h->stack = ev->stack;
         h->ts = ev->ts;
         t->nheld = 1;
-        t->heldhash ^= held_hash(a->last_obj, TG_MODE_EXCL);
+        t->heldhash ^= a->fast_hash;
     } else {
         if (t->nheld != 1 || t->held[0].count != 1 || t->held[0].mode == TG_MODE_READ)
             return false;
-        struct dobj *o = OBJ(a, t->held[0].obj);
+        struct dobj *o = fast_obj(a, t->held[0].obj);
         if (o->addr != ev->obj || o->process != ev->process)
             return false;
         if (o->owner == ev->thread)
             o->owner = NONE;
-        t->heldhash ^= held_hash(t->held[0].obj, t->held[0].mode);
+        t->heldhash ^= a->fast_hash;    /* the same hash for a write hold */
         t->nheld = 0;
     }
     a->counters.events++;

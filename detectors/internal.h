@@ -198,6 +198,14 @@ struct tg_analysis {
     /* objects and edges live in pages so pointers to them stay valid */
     struct dmap objmap;         /* (process, addr) -> obj id */
     uint32_t last_obj;          /* st_obj's last answer, NONE: a lock loop asks again and again */
+    /* analysis.c's lock-pair fast path: the thread and lock of the last
+     * pair and what it looked up for them (threads, processes and object
+     * pages never move, so the pointers stay valid) */
+    struct dthread *fast_t;     /* NULL: none yet, or the config rules it out */
+    uint32_t fast_process;
+    uint32_t fast_obj;          /* NONE: none yet */
+    struct dobj *fast_o;
+    uint64_t fast_hash;         /* held_hash(fast_obj, exclusive) */
     struct dobj **objpages;
     uint32_t nobjs, capobjpages;
 

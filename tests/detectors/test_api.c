@@ -338,3 +338,32 @@ Test(api, after_a_lock_loop_relock_is_a_self_deadlock, .init = gen_setup)
     tg_analysis_finish(A);
     cr_assert_eq(count_kind(TG_FIND_DEADLOCK, TG_DEADLOCK_SELF), 1);
 }
+
+/* Two threads' lock loops taking turns on two mutexes: the fast path's
+ * remembered thread and lock change on every pair, and the holds it leaves
+ * must still be the general path's (who owns what when another thread
+ * unlocks it). */
+Test(api, lock_loops_taking_turns_on_two_mutexes, .init = gen_setup)
+{
+    start(0);
+    spawn(1);
+    spawn(2);
+    for (int i = 0; i < 4; i++) {
+        lock(1, LA);
+        unlock(1, LA);
+        lock(2, LB);
+        unlock(2, LB);
+        lock(1, LB);
+        unlock(1, LB);
+        lock(2, LA);
+        unlock(2, LA);
+    }
+    lock(1, LA);
+    lock(2, LB);
+    unlock(2, LA);
+    cr_assert_eq(count_kind(TG_FIND_MISUSE, TG_MISUSE_UNLOCK_OTHER), 1);
+    cr_assert_eq(only(TG_FIND_MISUSE)->steps[1].thread, 1, "LA's owner");
+    unlock(1, LB);
+    cr_assert_eq(count_kind(TG_FIND_MISUSE, TG_MISUSE_UNLOCK_OTHER), 2);
+    cr_assert_eq(count_kind(TG_FIND_LOCK_ORDER, -1), 0, "no thread held two locks");
+}
