@@ -141,10 +141,18 @@ int tg_tui_feed_start(struct tg_tui_feed **out, struct tg_trace *trace,
     f->ctx = ctx;
     pthread_mutex_init(&f->trace_mu, NULL);
     pthread_mutex_init(&f->mu, NULL);
-    pthread_cond_init(&f->filled, NULL);
+    pthread_condattr_t ca;          /* waits for a batch are timed on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->filled, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&f->freed, NULL);
     int rc = pthread_create(&f->tid, NULL, read_run, f);
     if (rc != 0) {
+        pthread_mutex_destroy(&f->trace_mu);
+        pthread_mutex_destroy(&f->mu);
+        pthread_cond_destroy(&f->filled);
+        pthread_cond_destroy(&f->freed);
         free(f);
         return -rc;
     }
@@ -164,7 +172,7 @@ long tg_tui_feed_next(struct tg_tui_feed *f, const struct tg_ev **ev, int timeou
     }
     if (f->published == f->released && !f->end && timeout_ms > 0) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += timeout_ms / 1000;
         until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
