@@ -58,5 +58,9 @@ int tg_writer_process_record(struct tg_writer *w, uint32_t parent, bool exec,
 int tg_writer_calib(struct tg_writer *w);
 /* Index of the latest PROCESS record with PID, TG_NO_THREAD if none. */
 uint32_t tg_writer_find_pid(struct tg_writer *w, uint32_t pid);
+/* Whether the trace was left by an earlier, unrelated run: no process of
+ * it is this one (an exec'd image) or its parent (a spawned child), and
+ * none is still alive. Reads errno. */
+bool tg_writer_left_over(struct tg_writer *w);
 
 #endif

@@ -361,6 +361,13 @@ int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
         w->ino = (uint64_t)st.st_ino;
         created = st.st_size == 0 || never_initialised(w->fd);
         rc = created ? init_header(w, program) : join_header(w, (uint64_t)st.st_size);
+        if (!created && (rc == -ESTALE || (rc == 0 && tg_writer_left_over(w)))) {
+            /* an earlier run's trace at this path: this run's replaces it,
+             * as a rerun's output replaces the last one's */
+            unmap(w);
+            rc = ftruncate(w->fd, 0) == 0 ? init_header(w, program) : -errno;
+            created = true;
+        }
         if (rc == 0)              /* still under flock: the creator is process 0 */
             w->process = __atomic_fetch_add(&w->hdr->next_process, 1, __ATOMIC_RELAXED);
     }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,10 +199,12 @@ int tg_writer_process_record(struct tg_writer *w, uint32_t parent, bool exec,
     return 0;
 }
 
-uint32_t tg_writer_find_pid(struct tg_writer *w, uint32_t pid)
+/* Calls FN for each PROCESS record in the trace, oldest first, until it
+ * returns true. */
+static void each_process(struct tg_writer *w,
+                         bool (*fn)(const struct tg_meta_process *, void *), void *ctx)
 {
     const struct tg_file_header *hdr = w->hdr;
-    uint32_t found = TG_NO_THREAD;
     uint32_t n = __atomic_load_n(&hdr->chunks_used, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < n && tg_writer_mapped(w, i); i++) {
         const struct tg_chunk_header *c = tg_chunk_at(hdr, i);
@@ -214,12 +217,48 @@ uint32_t tg_writer_find_pid(struct tg_writer *w, uint32_t pid)
             if (m->size < sizeof *m || m->size > used - off)
                 break;
             if (m->type == TG_META_PROCESS && m->size >= sizeof(struct tg_meta_process)
-                && ((const struct tg_meta_process *)m)->pid == pid)
-                found = ((const struct tg_meta_process *)m)->index;
+                && fn((const struct tg_meta_process *)m, ctx))
+                return;
             off += m->size;
         }
     }
-    return found;
+}
+
+struct pid_search {
+    uint32_t pid;
+    uint32_t found;
+};
+
+static bool note_pid(const struct tg_meta_process *m, void *ctx)
+{
+    struct pid_search *s = ctx;
+    if (m->pid == s->pid)
+        s->found = m->index;    /* the latest one wins: go on */
+    return false;
+}
+
+uint32_t tg_writer_find_pid(struct tg_writer *w, uint32_t pid)
+{
+    struct pid_search s = { pid, TG_NO_THREAD };
+    each_process(w, note_pid, &s);
+    return s.found;
+}
+
+static bool is_alive(const struct tg_meta_process *m, void *ctx)
+{
+    bool *alive = ctx;
+    *alive = m->pid > 0 && (kill((pid_t)m->pid, 0) == 0 || errno == EPERM);
+    return *alive;
+}
+
+bool tg_writer_left_over(struct tg_writer *w)
+{
+    if (tg_writer_find_pid(w, (uint32_t)getpid()) != TG_NO_THREAD
+        || tg_writer_find_pid(w, (uint32_t)getppid()) != TG_NO_THREAD)
+        return false;
+    bool alive = false;
+    each_process(w, is_alive, &alive);
+    return !alive;
 }
 
 /* ---- modules ---- */

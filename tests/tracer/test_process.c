@@ -91,6 +91,27 @@ Test(process, exec_joins_the_trace_as_a_new_process)
     TRACED_DONE();
 }
 
+/* A second, unrelated run with the same TANGLE_TRACE replaces the first
+ * one's trace (no process of it is alive, this one's or its parent); an
+ * exec'd image within the run still joins. */
+Test(process, rerun_replaces_an_earlier_trace)
+{
+    TRACED_RUN(5, "exec");
+    tr_events_free(&e);
+    tr_run_free(&r);
+    cr_assert_eq(tr_run(trace, argv_, NULL, &r), 0);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 5, "stderr: %s", r.err);
+    cr_assert_eq(tr_load(trace, &e), 0, "trace opens");
+    struct tg_trace_summary sum;
+    tg_trace_summary(e.t, &sum);
+    cr_expect_eq(sum.processes, 2, "the second run and its exec'd image only");
+    const struct tg_process_info *second = tg_trace_process(e.t, 1);
+    cr_assert_not_null(second);
+    cr_expect(second->exec);
+    cr_expect_eq(second->parent, 0);
+    TRACED_DONE();
+}
+
 struct exit_case {
     char how[16];       /* not a pointer: parameters are copied to the test's process */
     int code;
