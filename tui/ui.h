@@ -153,7 +153,7 @@ struct tg_ui {
 
     uint64_t last_draw_ns;
     bool dirty;
-    bool compact_due;               /* the trace ended: give back the model's room after the next frame */
+    bool compact_due;               /* ended: compact the model after the next frame */
     bool need_clear;
 };
 

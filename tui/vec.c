@@ -48,15 +48,20 @@ static void advise(void *p, size_t size)
 #endif
 }
 
-/* Huge pages from an array's first byte make building a large model about
- * a fifth faster (measured on bench/tui_bench's trace: the model appends to
- * a hundred or more arrays at once, each in a page of its own), but round every such array up to 2 MiB while it is read, which a model
- * of many small lanes cannot afford. So an array gets them when it moves
- * to its reservation only while the process's huge arrays round up by no
- * more than HUGE_SLACK plus what all arrays have grown by: a model takes
- * at most twice its size plus HUGE_SLACK while it is built, and its size
- * once compacted. The counts only grow (a command builds one model). */
+/* Huge pages from an array's first byte make building a large model faster
+ * (measured on bench/tui_bench's trace: the model appends to a hundred or
+ * more arrays at once, each in a page of its own), but round every such
+ * array up to 2 MiB while it is read (and the kernel zeroes all of it),
+ * which a model of many small lanes cannot afford. So only arrays of
+ * records (HUGE_ELEM bytes or more an element: the segments, most of a
+ * model's bytes; a lane's state bytes and summary rows are a tenth of them)
+ * get them, when they move to their reservation, and only while the
+ * process's huge arrays round up by no more than HUGE_SLACK plus what all
+ * arrays have grown by: a model takes at most twice its size plus
+ * HUGE_SLACK while it is built, and its size once compacted. The counts
+ * only grow (a command builds one model). */
 #define HUGE_SLACK ((size_t)64 << 20)
+#define HUGE_ELEM 12u
 static atomic_size_t huge_arrays, grown_bytes;
 
 static bool may_be_huge(void)
@@ -118,7 +123,7 @@ int tg_vec_grow_slow(void **p, size_t *cap, size_t need, size_t elem)
         return 0;
     }
     if (old < BIG) {                    /* from malloc to a reservation */
-        void *q = reserve(may_be_huge());
+        void *q = reserve(elem >= HUGE_ELEM && may_be_huge());
         if (q == NULL)
             return -ENOMEM;
 #ifdef MADV_POPULATE_WRITE

@@ -39,7 +39,8 @@ static void write_trace(void)
                 snprintf(name, sizeof name, "worker-%d-%d", t, i);
                 tg_stream_emit_var(&s, TG_EV_THREAD_NAME, 0, 0, base + ts, name, strlen(name) + 1);
             } else {
-                tg_stream_emit(&s, i % 2 ? TG_EV_MUTEX_ACQ : TG_EV_MUTEX_REL, 0, lock, 0, base + ts);
+                unsigned kind = i % 2 ? TG_EV_MUTEX_ACQ : TG_EV_MUTEX_REL;
+                tg_stream_emit(&s, kind, 0, lock, 0, base + ts);
             }
         }
         tg_stream_close(&s);
