@@ -86,6 +86,10 @@ struct lock_call lock_begin(struct tg_thread *t, const void *frame)
     return c;
 }
 
+static int lock_wait(struct tg_thread *t, uint32_t stack, uint64_t tick,
+                     const struct lock_kinds *k, void *obj, unsigned bits, int tried,
+                     block_fn block, clockid_t clock, const struct timespec *abstime);
+
 /* The common tail of every blocking acquisition. TRIED is the result of
  * the try call, or NOT_TRIED when the call must go straight to the real
  * function (bad deadline arguments, which glibc rejects before trying). */
@@ -112,6 +116,16 @@ int lock_finish(struct tg_thread *t, struct lock_call c, const struct lock_kinds
         tg_sync(k->acq, TG_OBJ(obj), bits);
         return tried;
     }
+    return lock_wait(t, stack, tick, k, obj, bits, tried, block, clock, abstime);
+}
+
+/* The contended tail: REQ, the real blocking call, ACQ or FAIL. Out of
+ * line, so the uncontended path keeps few registers to save. */
+static __attribute__((noinline, cold))
+int lock_wait(struct tg_thread *t, uint32_t stack, uint64_t tick, const struct lock_kinds *k,
+              void *obj, unsigned bits, int tried, block_fn block,
+              clockid_t clock, const struct timespec *abstime)
+{
     if (tried == EBUSY)
         tg_emit(t, k->req, bits, TG_OBJ(obj), stack, tick);
     tg_idle(t);

@@ -245,6 +245,10 @@ static inline struct tg_record *tg_reserve(struct tg_thread *t, unsigned nslots,
 
 #define TG_OBJ(p) ((uint64_t)(uintptr_t)(p))
 
+/* A full record remembered in SLOT (tg_emit's rare case, out of line). */
+TG_HIDDEN void tg_emit_full(struct tg_thread *t, unsigned kind, unsigned arg, uint64_t obj,
+                            uint32_t stack, uint64_t tick, uint64_t key, unsigned slot);
+
 /* One record, no payload: a 2- or 4-byte short record when it repeats one
  * the chunk remembers (the common case in a loop), a full one otherwise. */
 static inline __attribute__((always_inline))
@@ -261,10 +265,7 @@ void tg_emit(struct tg_thread *t, unsigned kind, unsigned arg,
         __builtin_prefetch(s->pos + TG_PREFETCH_AHEAD, 1, 3);
         return;
     }
-    struct tg_record *r = tg_reserve(t, 0, tick);
-    if (TG_UNLIKELY(r == NULL))
-        return;
-    tg_stream_fill_remembered(s, r, kind, arg, obj, stack, key, slot);
+    tg_emit_full(t, kind, arg, obj, stack, tick, key, slot);
 }
 
 static inline void tg_emit1(struct tg_thread *t, unsigned kind, unsigned arg,

@@ -426,3 +426,12 @@ void tg_tracer_emit_var(unsigned kind, uint64_t obj, uint32_t stack,
     tg_emit_var(t, kind, obj, stack, tg_now(), data, len);
     tg_idle(t);
 }
+
+void tg_emit_full(struct tg_thread *t, unsigned kind, unsigned arg, uint64_t obj,
+                  uint32_t stack, uint64_t tick, uint64_t key, unsigned slot)
+{
+    struct tg_record *r = tg_reserve(t, 0, tick);
+    if (TG_UNLIKELY(r == NULL))
+        return;
+    tg_stream_fill_remembered(&t->stream, r, kind, arg, obj, stack, key, slot);
+}
