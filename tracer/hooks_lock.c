@@ -162,6 +162,18 @@ void record(struct tg_thread *t, const void *frame, unsigned kind, void *obj,
     tg_idle(t);
 }
 
+/* An unlock that may fail (recursive, errorcheck, robust, PI, PP
+ * mutexes): its record, with the result, follows it. Out of line. */
+static __attribute__((noinline, cold))
+int release_checked(struct tg_thread *t, unsigned kind, void *obj, unsigned bits,
+                    int (*unlock)(void *), uint32_t stack, uint64_t tick)
+{
+    int r = unlock(obj);
+    tg_emit(t, kind, tg_with_result(bits, r), TG_OBJ(obj), stack, tick);
+    tg_idle(t);
+    return r;
+}
+
 /* An unlock: the record's time is taken before the real unlock and set as
  * the lock's causal floor, so the next owner's ACQ is never earlier than
  * this REL. When the unlock cannot fail (SURE: normal and adaptive mutexes,
@@ -185,10 +197,7 @@ int release(struct tg_thread *t, const void *frame, unsigned kind, void *obj,
         tg_idle(t);
         return unlock(obj);
     }
-    int r = unlock(obj);
-    tg_emit(t, kind, tg_with_result(bits, r), TG_OBJ(obj), stack, tick);
-    tg_idle(t);
-    return r;
+    return release_checked(t, kind, obj, bits, unlock, stack, tick);
 }
 
 /* ---- mutexes ---- */
