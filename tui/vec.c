@@ -3,17 +3,14 @@
  * Below BIG bytes an array lives in malloc. From BIG on it gets its own
  * reservation of RESERVE bytes of address space (MAP_NORESERVE: costs
  * nothing until touched), aligned to 2 MiB, so it grows in place without
- * copying or system calls; it is in transparent huge pages from its first
- * byte while the process's budget for them lasts (may_be_huge), else past
- * its first 4 MiB (one fault per 2 MiB; small arrays keep 4 KiB pages so
- * they waste nothing). An array that outgrows its reservation moves with
- * mremap. The capacity alone says which kind an array is: a mapping's is
- * never below BIG bytes. */
+ * copying or system calls; past its first 4 MiB it asks for transparent huge
+ * pages (one fault per 2 MiB; small arrays keep 4 KiB pages so they waste
+ * nothing). An array that outgrows its reservation moves with mremap. The
+ * capacity alone says which kind an array is: a mapping's is never below
+ * BIG bytes. */
 #include "tui/vec.h"
 
 #include <errno.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,34 +45,7 @@ static void advise(void *p, size_t size)
 #endif
 }
 
-/* Huge pages from an array's first byte make building a large model faster
- * (measured on bench/tui_bench's trace: the model appends to a hundred or
- * more arrays at once, each in a page of its own), but round every such
- * array up to 2 MiB while it is read (and the kernel zeroes all of it),
- * which a model of many small lanes cannot afford. So only arrays of
- * records (HUGE_ELEM bytes or more an element: the segments, most of a
- * model's bytes; a lane's state bytes and summary rows are a tenth of them)
- * get them, when they move to their reservation, and only while the
- * process's huge arrays round up by no more than HUGE_SLACK plus what all
- * arrays have grown by: a model takes at most twice its size plus
- * HUGE_SLACK while it is built, and its size once compacted. The counts
- * only grow (a command builds one model). */
-#define HUGE_SLACK ((size_t)64 << 20)
-#define HUGE_ELEM 12u
-static atomic_size_t huge_arrays, grown_bytes;
-
-static bool may_be_huge(void)
-{
-    size_t n = atomic_load_explicit(&huge_arrays, memory_order_relaxed);
-    if ((n + 1) * ALIGN > HUGE_SLACK + atomic_load_explicit(&grown_bytes, memory_order_relaxed))
-        return false;
-    atomic_fetch_add_explicit(&huge_arrays, 1, memory_order_relaxed);
-    return true;
-}
-
-/* RESERVE bytes of address space aligned to 2 MiB, in huge pages from
- * its first byte if HUGE, else past its first HUGE_FROM bytes. */
-static void *reserve(bool huge)
+static void *reserve(void)
 {
     size_t len = RESERVE + ALIGN;
     char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -86,14 +56,7 @@ static void *reserve(bool huge)
     if (a > p)
         munmap(p, (size_t)(a - p));
     munmap(a + RESERVE, (size_t)(p + len - (a + RESERVE)));
-#ifdef MADV_HUGEPAGE
-    if (huge)
-        madvise(a, RESERVE, MADV_HUGEPAGE);
-    else
-        advise(a, RESERVE);
-#else
-    (void)huge;
-#endif
+    advise(a, RESERVE);
     return a;
 }
 
@@ -123,7 +86,7 @@ int tg_vec_grow_slow(void **p, size_t *cap, size_t need, size_t elem)
         return 0;
     }
     if (old < BIG) {                    /* from malloc to a reservation */
-        void *q = reserve(elem >= HUGE_ELEM && may_be_huge());
+        void *q = reserve();
         if (q == NULL)
             return -ENOMEM;
 #ifdef MADV_POPULATE_WRITE
@@ -142,8 +105,6 @@ int tg_vec_grow_slow(void **p, size_t *cap, size_t need, size_t elem)
         *p = q;
     }
     size_t ncap2 = bytes < 2 * BIG ? 2 * BIG / elem : ncap;
-    if (ncap2 * elem > old)
-        atomic_fetch_add_explicit(&grown_bytes, ncap2 * elem - old, memory_order_relaxed);
 #ifdef MADV_POPULATE_WRITE
     /* fault the new room in with one call rather than a trap per page */
     size_t from = page_round(old), to = page_round(ncap2 * elem);

@@ -1,9 +1,9 @@
 /* tui/vec.h (internal): growable arrays for lanes. Small ones live in
- * malloc; from 64 KiB on they move to their own mapping, which grows in
- * place (no copying) and asks for transparent huge pages (one page fault
- * per 2 MiB instead of per 4 KiB, one TLB entry for 512 pages): a
- * 10-million-event trace fills about a third of a gigabyte of lanes, and
- * the memory system was most of the cost of building them. */
+ * malloc; from 256 KiB on they move to their own mapping, which grows with
+ * mremap (no copying) and asks for transparent huge pages (one page fault
+ * per 2 MiB instead of per 4 KiB): a 10-million-event trace fills about
+ * half a gigabyte of lanes, and page faults were most of the cost of
+ * building them. */
 #ifndef TG_TUI_VEC_H
 #define TG_TUI_VEC_H
 
