@@ -163,7 +163,7 @@ int tg_writer_modules(struct tg_writer *w);
 static inline uint64_t tg_tick(uint32_t clock)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    if (clock == TG_CLOCK_TSC)
+    if (__builtin_expect(clock == TG_CLOCK_TSC, 1))
         return __rdtsc();
 #endif
     (void)clock;
@@ -243,7 +243,7 @@ static inline bool tg_stream_emit_short(struct tg_stream *s, uint64_t key, uint3
 {
     unsigned set = tg_dict_set(key, stack);
     const struct tg_dict_ent *e = &s->dict[set];
-    unsigned way = e[0].key == key && e[0].stack == stack ? 0
+    unsigned way = __builtin_expect(e[0].key == key && e[0].stack == stack, 1) ? 0
                  : e[1].key == key && e[1].stack == stack ? 1 : 2;
     uint64_t dt = tick - s->last_tick;
     uint32_t bit = 1u << (set >> 1);

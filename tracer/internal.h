@@ -359,15 +359,17 @@ static inline uint64_t tg_stack_key(const struct tg_thread *t, const void *frame
     uintptr_t room = hi >= fp + 2 * sizeof(uintptr_t) && fp >= t->stack_lo
                      ? hi - fp - 2 * sizeof(uintptr_t) : 0;
     uint64_t h = 0;
-    unsigned depth = tg_g.depth;
-    for (unsigned i = 0; i < depth; i++) {
-        const uintptr_t *f = (const uintptr_t *)fp;
-        h = ((h << 7) | (h >> 57)) ^ ((uint64_t)f[1] * 0xff51afd7ed558ccdull);
-        uintptr_t step = f[0] - fp;     /* the next frame is above this one */
-        if (step - 1 >= room || (step & (sizeof(uintptr_t) - 1)) != 0)
-            break;
-        room -= step;
-        fp += step;
+    unsigned depth = tg_g.depth, i = 0;
+    if (TG_LIKELY(depth > 0)) {         /* 0: no stacks, the rare case */
+        do {
+            const uintptr_t *f = (const uintptr_t *)fp;
+            h = ((h << 7) | (h >> 57)) ^ ((uint64_t)f[1] * 0xff51afd7ed558ccdull);
+            uintptr_t step = f[0] - fp; /* the next frame is above this one */
+            if (step - 1 >= room || (step & (sizeof(uintptr_t) - 1)) != 0)
+                break;
+            room -= step;
+            fp += step;
+        } while (++i < depth);
     }
     h ^= h >> 31;
     h *= 0x9e3779b97f4a7c15ull;
