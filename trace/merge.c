@@ -228,8 +228,8 @@ static void enter_chunk(struct tg_trace *t, struct rstream *s, uint32_t cur)
     s->pos = s->end = s->buf;
     s->cut = false;
     s->polls = 0;
-    if (s->dict)
-        memset(s->dict, 0, TG_DICT_SLOTS * sizeof *s->dict);
+    memset(s->dict, 0, sizeof s->dict);
+    s->tmpl_ok = s->dict_used = 0;
 }
 
 static struct rstream *stream_for(struct tg_trace *t, uint32_t owner,
@@ -353,14 +353,8 @@ static int refill(struct tg_trace *t, struct rstream *s, uint32_t from)
     if (s->buf == NULL) {
         /* thousands of threads alive at once: a page each, not 32 KiB */
         s->bufcap = t->nactive > MANY_STREAMS ? SMALL_WINDOW : WINDOW;
-        /* the dictionary comes and goes with the window: a drained stream
-         * revives only in a new chunk, whose dictionary starts empty */
-        if ((s->buf = malloc(s->bufcap)) == NULL ||
-            (s->dict = calloc(TG_DICT_SLOTS, sizeof *s->dict)) == NULL) {
-            free(s->buf);
-            s->buf = NULL;
+        if ((s->buf = malloc(s->bufcap)) == NULL)
             return tg_reader_fail(t, TG_TRACE_EIO, "out of memory");
-        }
     }
     uint32_t want = s->avail - from < s->bufcap ? s->avail - from : s->bufcap;
     uint64_t off = tg_reader_payload_off(s->chunks.idx[s->cur]) + from;
@@ -586,9 +580,10 @@ int tg_reader_refresh(struct tg_trace *t)
             /* drained: its window is not needed unless it revives */
             s->win_off += (uint32_t)(s->end - s->buf);
             free(s->buf);
-            free(s->dict);
+            free(s->tmpl);
             s->buf = NULL;
-            s->dict = NULL;
+            s->tmpl = NULL;
+            s->tmpl_ok = 0;
             s->pos = s->end = NULL;
         }
         else
@@ -676,11 +671,32 @@ static inline uint64_t event_ts(struct tg_trace *t, uint64_t tick)
     return ts;
 }
 
+/* The event a remembered record stands for, at TS. */
+static inline void from_dict(struct tg_ev *ev, const struct rdict *d, uint64_t ts,
+                             uint32_t thread, uint32_t process)
+{
+    ev->ts = ts;
+    ev->obj = d->obj;
+    ev->p0 = ev->p1 = 0;
+    ev->thread = thread;
+    ev->process = process;
+    ev->stack = d->stack;
+    ev->kind = d->kind;
+    ev->arg = d->arg;
+    ev->result = d->result;
+    ev->mtype = d->mtype;
+    ev->timed = d->timed;
+    ev->pshared = d->pshared;
+    ev->str = NULL;
+    ev->data = NULL;
+    ev->len = 0;
+}
+
 /* A short record: the remembered event, decoded when it was remembered. */
 static inline void decode_short(struct tg_trace *t, const struct rstream *s, struct tg_ev *ev)
 {
-    *ev = s->dict[s->pos[0] & (TG_DICT_SLOTS - 1)];
-    ev->ts = event_ts(t, s->head);
+    from_dict(ev, &s->dict[s->pos[0] & (TG_DICT_SLOTS - 1)], event_ts(t, s->head),
+              s->thread, s->process);
 }
 
 static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
@@ -709,8 +725,20 @@ static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
     unsigned slots = tg_event_slots[kind];
     /* only records without payload are repeated (the writer's
      * tg_stream_emit); a flag on another is ignored */
-    if ((rec.stack & TG_STACK_REMEMBER) && slots == 0)
-        s->dict[TG_STACK_SLOT(rec.stack)] = *ev;
+    if ((rec.stack & TG_STACK_REMEMBER) && slots == 0) {
+        unsigned slot = TG_STACK_SLOT(rec.stack);
+        struct rdict *d = &s->dict[slot];
+        d->obj = ev->obj;
+        d->stack = ev->stack;
+        d->kind = ev->kind;
+        d->arg = ev->arg;
+        d->result = ev->result;
+        d->mtype = ev->mtype;
+        d->timed = ev->timed;
+        d->pshared = ev->pshared;
+        s->tmpl_ok &= ~(1ull << slot);
+        s->dict_used |= 1ull << slot;
+    }
     if (slots == TG_SLOTS_VAR) {
         /* copied: the window may be refilled before the caller looks */
         ev->len = rec.arg * 16u;
@@ -732,9 +760,10 @@ static void decode(struct tg_trace *t, struct rstream *s, struct tg_ev *ev)
  * a hundred iterations or more before the other thread's turn), and while
  * the top stream's next record stays before the runner-up and within the
  * bound, the heap has nothing to do. start_run walks those records ahead in
- * one tight loop (ticks and dictionary entries into t->run), and each call
- * then only copies the remembered event and converts its time: no stream
- * state, no heap key, no loads and stores through the stream per record.
+ * one tight loop (times and whole remembered events into t->run), and each
+ * call then only copies the event and sets its time: no stream state, no
+ * heap key, no loads and stores through the stream per record (the memory
+ * round trips of those, call after call, were most of a record's cost).
  * The order is the one record-by-record merging gives: nothing that could
  * move the runner-up or the bound (a refresh, a table kind such as
  * THREAD_CREATE, a stream popped) happens inside a run. */
@@ -743,14 +772,26 @@ static void start_run(struct tg_trace *t, struct rstream *s)
 {
     if (!s->started)
         return;
+    if (s->tmpl == NULL && (s->tmpl = malloc(TG_DICT_SLOTS * sizeof *s->tmpl)) == NULL)
+        return;                   /* record by record then */
     /* a tick below lim comes before the runner-up and is within the bound */
     uint64_t lim = t->runner_up.key;
     if (s->thread < t->runner_up.thread && lim != UINT64_MAX)
         lim++;                    /* the same tick: ties go to the lower thread */
-    if (t->bound < lim - 1)
+    if (t->bound < UINT64_MAX && t->bound + 1 < lim)
         lim = t->bound + 1;
     const uint8_t *p = s->pos, *end = s->end;
     uint64_t tick = s->last, last = tick, floor = t->last_ts;
+    /* the slots remembered since the last run, made whole */
+    uint64_t used = s->dict_used;
+    for (uint64_t stale = used & ~s->tmpl_ok; stale; stale &= stale - 1) {
+        unsigned k = (unsigned)__builtin_ctzll(stale);
+        from_dict(&s->tmpl[k], &s->dict[k], 0, s->thread, s->process);
+    }
+    s->tmpl_ok = used;
+    /* in locals: the stores to the run could alias them otherwise */
+    const struct tg_ev *tmpl = s->tmpl;
+    struct run_ent *run = t->run;
     uint32_t n = 0;
     while (n < TG_RUN_MAX && end - p >= 2) {
         unsigned tag = p[0];
@@ -767,8 +808,8 @@ static void start_run(struct tg_trace *t, struct rstream *s)
             bytes = 4;
         } else
             break;
-        const struct tg_ev *d = &s->dict[tag & (TG_DICT_SLOTS - 1)];
-        if (d->kind == 0 || table_kind[d->kind])
+        unsigned slot = tag & (TG_DICT_SLOTS - 1);
+        if (!(used >> slot & 1) || table_kind[tmpl[slot].kind])
             break;                /* corrupt, or the tables learn from it */
         tick += dt;
         if (tick >= lim)
@@ -776,8 +817,8 @@ static void start_run(struct tg_trace *t, struct rstream *s)
         /* times now: the rate moves only in a refresh, never in a run, and
          * within a stream they only grow */
         uint64_t ts = tg_reader_ns(t, tick);
-        t->run[n].ts = ts > floor ? ts : floor;
-        t->run[n].tmpl = d;
+        run[n].ts = ts > floor ? ts : floor;
+        run[n].tmpl = &tmpl[slot];
         last = tick;
         n++;
         p += bytes;
@@ -793,7 +834,7 @@ static void start_run(struct tg_trace *t, struct rstream *s)
 
 /* S's record was handed out: position it on its next one and put the heap
  * in order (or take S out of it). */
-static inline void advance(struct tg_trace *t, struct rstream *s)
+static inline __attribute__((always_inline)) void advance(struct tg_trace *t, struct rstream *s)
 {
     int rc = head(t, s);
     if (rc > 0) {
@@ -801,9 +842,7 @@ static inline void advance(struct tg_trace *t, struct rstream *s)
         if (!before(&t->heap[0], &t->runner_up)) {
             sift_top(t->heap, t->nheap);
             note_runner_up(t);
-            s = t->by_thread[t->heap[0].thread];
-        }
-        if (s->head_bytes <= 4 && s->head <= t->bound)
+        } else if (s->head_bytes <= 4 && s->head <= t->bound)
             start_run(t, s);
     } else {
         heap_pop(t);
@@ -946,7 +985,7 @@ void tg_reader_free_streams(struct tg_trace *t)
         if (t->by_thread[i]) {
             free(t->by_thread[i]->chunks.idx);
             free(t->by_thread[i]->buf);
-            free(t->by_thread[i]->dict);
+            free(t->by_thread[i]->tmpl);
             free(t->by_thread[i]);
         }
     }

@@ -45,11 +45,21 @@ struct rstream {
     bool cut;                   /* its current chunk is cut short by the file's end */
     bool started;               /* a first record was returned */
     uint8_t polls;              /* header reads of the current chunk (merge.c) */
-    /* the chunk's remembered records (format.h), which short ones repeat:
-     * each the whole event it stands for, decoded once, so a short record
-     * is a copy and a time (merge.c); kind 0: nothing remembered. Held
-     * with the window (TG_DICT_SLOTS of them), NULL without one. */
-    struct tg_ev *dict;
+    /* the chunk's remembered records (format.h), which short ones repeat,
+     * decoded once (merge.c); kind 0: nothing remembered */
+    struct rdict {
+        uint64_t obj;
+        uint32_t stack;
+        uint16_t kind;
+        uint8_t arg, result, mtype;
+        bool timed, pshared;
+    } dict[TG_DICT_SLOTS];
+    /* the dictionary's events, whole, so that a run's record is one copy
+     * (merge.c); bit i of tmpl_ok: tmpl[i] is dict[i]'s event. Allocated
+     * by the stream's first run, freed with the window. */
+    struct tg_ev *tmpl;
+    uint64_t tmpl_ok;
+    uint64_t dict_used;         /* bit i: dict[i] holds a record */
 };
 
 #define TG_RUN_MAX 128          /* records of a run (merge.c) */
