@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,8 +85,13 @@ static pid_t start(const char *trace, const char *const argv[], const char *cons
         return -1;
     char **env = child_env(trace, extra);
     char **args = child_argv(argv);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* a test that times out is killed: its tracee must not go on
+         * writing (a fork storm left behind once grew its trace to 64 GiB) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+            _exit(126);
         dup2(out[1], STDOUT_FILENO);
         dup2(err[1], STDERR_FILENO);
         execve(TRACEE, args, env);
