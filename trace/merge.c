@@ -782,14 +782,8 @@ static void start_run(struct tg_trace *t, struct rstream *s)
         lim = t->bound + 1;
     const uint8_t *p = s->pos, *end = s->end;
     uint64_t tick = s->last, last = tick, floor = t->last_ts;
-    /* the slots remembered since the last run, made whole */
-    uint64_t used = s->dict_used;
-    for (uint64_t stale = used & ~s->tmpl_ok; stale; stale &= stale - 1) {
-        unsigned k = (unsigned)__builtin_ctzll(stale);
-        from_dict(&s->tmpl[k], &s->dict[k], 0, s->thread, s->process);
-    }
-    s->tmpl_ok = used;
-    /* in locals: the stores to the run could alias them otherwise */
+    uint64_t used = s->dict_used, need = 0;
+    /* locals: stores to the run could alias them */
     const struct tg_ev *tmpl = s->tmpl;
     struct run_ent *run = t->run;
     uint32_t n = 0;
@@ -809,7 +803,7 @@ static void start_run(struct tg_trace *t, struct rstream *s)
         } else
             break;
         unsigned slot = tag & (TG_DICT_SLOTS - 1);
-        if (!(used >> slot & 1) || table_kind[tmpl[slot].kind])
+        if (!(used >> slot & 1) || table_kind[s->dict[slot].kind])
             break;                /* corrupt, or the tables learn from it */
         tick += dt;
         if (tick >= lim)
@@ -819,12 +813,20 @@ static void start_run(struct tg_trace *t, struct rstream *s)
         uint64_t ts = tg_reader_ns(t, tick);
         run[n].ts = ts > floor ? ts : floor;
         run[n].tmpl = &tmpl[slot];
+        need |= 1ull << slot;
         last = tick;
         n++;
         p += bytes;
     }
     if (n < 2)
         return;                   /* one record: the usual path is as cheap */
+    /* the slots it repeats, made whole if remembered since the last run
+     * (only those: full records replace slots all the time) */
+    for (uint64_t stale = need & ~s->tmpl_ok; stale; stale &= stale - 1) {
+        unsigned k = (unsigned)__builtin_ctzll(stale);
+        from_dict(&s->tmpl[k], &s->dict[k], 0, s->thread, s->process);
+    }
+    s->tmpl_ok |= need;
     t->run_n = n;
     t->run_i = 0;
     t->run_s = s;
