@@ -5,6 +5,7 @@ frame after the trace is read), read straight from the pty, so no
 terminal multiplexer competes with the view for the cores; then sends q.
 Prints the wall time and the CPU time of the view's main thread and of
 the whole process. Pair it with TUI_BENCH_TRACE=PATH bench/tui_bench."""
+import fcntl, os, pty, re, select, struct, sys, termios, time
 tangle, trace = sys.argv[1], sys.argv[2]
 t0 = time.monotonic()
 pid, fd = pty.fork()
