@@ -86,9 +86,28 @@ struct lock_call lock_begin(struct tg_thread *t, const void *frame)
     return c;
 }
 
-static int lock_wait(struct tg_thread *t, uint32_t stack, uint64_t tick,
-                     const struct lock_kinds *k, void *obj, unsigned bits, int tried,
-                     block_fn block, clockid_t clock, const struct timespec *abstime);
+/* The contended tail: REQ, the real blocking call, ACQ or FAIL. Out of
+ * line, so the uncontended path keeps few registers to save. */
+static __attribute__((noinline, cold))
+int lock_wait(struct tg_thread *t, uint32_t stack, uint64_t tick, const struct lock_kinds *k,
+              void *obj, unsigned bits, int tried, block_fn block,
+              clockid_t clock, const struct timespec *abstime)
+{
+    if (tried == EBUSY)
+        tg_emit(t, k->req, bits, TG_OBJ(obj), stack, tick);
+    tg_idle(t);
+    int r = block(obj, clock, abstime);
+    tg_busy(t);
+    tick = tg_now();
+    if (acquired(r))
+        tick = tg_tick_acquire(t, TG_OBJ(obj), tick);
+    tg_emit(t, acquired(r) ? k->acq : k->fail, tg_with_result(bits, r), TG_OBJ(obj),
+            stack, tick);
+    tg_idle(t);
+    if (acquired(r))
+        tg_sync(k->acq, TG_OBJ(obj), bits);
+    return r;
+}
 
 /* The common tail of every blocking acquisition. TRIED is the result of
  * the try call, or NOT_TRIED when the call must go straight to the real
@@ -117,29 +136,6 @@ int lock_finish(struct tg_thread *t, struct lock_call c, const struct lock_kinds
         return tried;
     }
     return lock_wait(t, stack, tick, k, obj, bits, tried, block, clock, abstime);
-}
-
-/* The contended tail: REQ, the real blocking call, ACQ or FAIL. Out of
- * line, so the uncontended path keeps few registers to save. */
-static __attribute__((noinline, cold))
-int lock_wait(struct tg_thread *t, uint32_t stack, uint64_t tick, const struct lock_kinds *k,
-              void *obj, unsigned bits, int tried, block_fn block,
-              clockid_t clock, const struct timespec *abstime)
-{
-    if (tried == EBUSY)
-        tg_emit(t, k->req, bits, TG_OBJ(obj), stack, tick);
-    tg_idle(t);
-    int r = block(obj, clock, abstime);
-    tg_busy(t);
-    tick = tg_now();
-    if (acquired(r))
-        tick = tg_tick_acquire(t, TG_OBJ(obj), tick);
-    tg_emit(t, acquired(r) ? k->acq : k->fail, tg_with_result(bits, r), TG_OBJ(obj),
-            stack, tick);
-    tg_idle(t);
-    if (acquired(r))
-        tg_sync(k->acq, TG_OBJ(obj), bits);
-    return r;
 }
 
 static inline bool is_try(unsigned kind)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,6 +117,17 @@ size_t file_size(const char *path)
     struct stat st;
     cr_assert_eq(stat(path, &st), 0);
     return (size_t)st.st_size;
+}
+
+uint8_t *map_file(const char *path, int prot, size_t *size)
+{
+    *size = file_size(path);
+    int fd = open(path, prot & PROT_WRITE ? O_RDWR : O_RDONLY);
+    cr_assert(fd >= 0);
+    uint8_t *m = mmap(NULL, *size, prot, MAP_SHARED, fd, 0);
+    cr_assert_neq(m, MAP_FAILED);
+    close(fd);                  /* the mapping stays */
+    return m;
 }
 
 void open_mono(struct tg_writer *w, const char *path)

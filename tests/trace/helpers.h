@@ -40,5 +40,7 @@ static inline uint64_t seq_obj(uint32_t thread, uint32_t i)
 
 void copy_file(const char *from, const char *to, size_t len);
 size_t file_size(const char *path);
+/* PATH mapped shared, whole (PROT as for mmap); *SIZE gets its size. */
+uint8_t *map_file(const char *path, int prot, size_t *size);
 
 #endif

@@ -20,11 +20,8 @@
  * file, and checks each thread's chunks are in sequence. */
 static void raw_kinds(const char *path, uint64_t counts[TG_EV_COUNT], uint32_t *thread_chunks)
 {
-    size_t size = file_size(path);
-    int fd = open(path, O_RDONLY);
-    cr_assert(fd >= 0);
-    const uint8_t *m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-    cr_assert_neq(m, MAP_FAILED);
+    size_t size;
+    const uint8_t *m = map_file(path, PROT_READ, &size);
     const struct tg_file_header *h = (const void *)m;
     memset(counts, 0, TG_EV_COUNT * sizeof counts[0]);
     *thread_chunks = 0;
@@ -52,7 +49,6 @@ static void raw_kinds(const char *path, uint64_t counts[TG_EV_COUNT], uint32_t *
         }
     }
     munmap((void *)m, size);
-    close(fd);
 }
 
 Test(format, time_rebase_and_backward_ticks)

@@ -34,11 +34,8 @@ struct raw_counts { uint64_t tiny, shorts, fulls, pads, bytes; uint32_t chunks; 
 static struct raw_counts raw_count(const char *path)
 {
     struct raw_counts rc = {0};
-    size_t size = file_size(path);
-    int fd = open(path, O_RDONLY);
-    cr_assert(fd >= 0);
-    const uint8_t *m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-    cr_assert_neq(m, MAP_FAILED);
+    size_t size;
+    const uint8_t *m = map_file(path, PROT_READ, &size);
     const struct tg_file_header *h = (const void *)m;
     for (uint32_t i = 0; i < h->chunks_used; i++) {
         const struct tg_chunk_header *c = (const void *)(m + TG_HEADER_SIZE + (size_t)i * TG_CHUNK_SIZE);
@@ -76,7 +73,6 @@ static struct raw_counts raw_count(const char *path)
         }
     }
     munmap((void *)m, size);
-    close(fd);
     return rc;
 }
 
@@ -210,10 +206,7 @@ static void damaged(uint8_t tag, const char *expect)
     tg_writer_finish(&w, 0);
     size_t size = file_size(path);
     copy_file(path, bad, size);
-    int fd = open(bad, O_RDWR);
-    cr_assert(fd >= 0);
-    uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    cr_assert_neq(m, MAP_FAILED);
+    uint8_t *m = map_file(bad, PROT_READ | PROT_WRITE, &size);
     const struct tg_file_header *h = (const void *)m;
     uint8_t *rec = NULL;
     for (uint32_t i = 0; i < h->chunks_used && rec == NULL; i++) {
@@ -225,7 +218,6 @@ static void damaged(uint8_t tag, const char *expect)
     cr_assert_geq(rec[0], TG_SHORT_TAG);
     rec[0] = tag;
     munmap(m, size);
-    close(fd);
     struct ev_list l;
     struct tg_trace *t = NULL;
     cr_assert_eq(read_all(bad, &l, &t), 0);
