@@ -169,8 +169,7 @@ static inline uint64_t tg_dict_key(unsigned kind, unsigned arg, uint64_t obj)
 /* The first of the two slots a record may be remembered in (even). */
 static inline unsigned tg_dict_set(uint64_t key, uint32_t stack)
 {
-    uint64_t h = key * 0x9e3779b97f4a7c15ull ^ (uint64_t)stack * 0xc2b2ae3d27d4eb4full;
-    return (unsigned)(h >> 58) & ~1u;
+    return (unsigned)(((key ^ stack) * 0x9e3779b97f4a7c15ull) >> 59) << 1;
 }
 
 struct tg_slot { uint64_t a, b; };

@@ -88,7 +88,7 @@ struct tg_stream {
     uint8_t *pos, *end;              /* free space of the current chunk */
     uint64_t tick_base;
     uint64_t last_tick;              /* the chunk's last event: short records count from it */
-    uint32_t recent;                 /* bit n: way 1 of set 2n used last, not way 0 */
+    uint8_t mru[TG_DICT_SLOTS / 2];  /* the way of set 2n used last */
     struct tg_dict_ent dict[TG_DICT_SLOTS];   /* emptied with each new chunk */
     uint32_t owner;                  /* thread index */
     uint32_t seq;                    /* next chunk's sequence number */
@@ -243,25 +243,33 @@ static inline bool tg_stream_emit_short(struct tg_stream *s, uint64_t key, uint3
 {
     unsigned set = tg_dict_set(key, stack);
     const struct tg_dict_ent *e = &s->dict[set];
-    unsigned way = __builtin_expect(e[0].key == key && e[0].stack == stack, 1) ? 0
-                 : e[1].key == key && e[1].stack == stack ? 1 : 2;
-    uint64_t dt = tick - s->last_tick;
-    uint32_t bit = 1u << (set >> 1);
-    if (__builtin_expect(way == 2 || dt >= TG_SHORT_DT_LIMIT || s->end - s->pos < 4, 0)) {
-        *slot = way == 2 ? set + !(s->recent & bit) : set + way;
+    unsigned way;
+    if (__builtin_expect(e[0].key == key && e[0].stack == stack, 1))
+        way = 0;
+    else if (e[1].key == key && e[1].stack == stack)
+        way = 1;
+    else {
+        *slot = set + !s->mru[set >> 1];
         return false;
     }
-    s->recent = way ? s->recent | bit : s->recent & ~bit;
+    uint64_t dt = tick - s->last_tick;
+    uint8_t *p = s->pos;
+    if (__builtin_expect(dt >= TG_SHORT_DT_LIMIT || s->end - p < 4, 0)) {
+        *slot = set + way;
+        return false;
+    }
+    s->mru[set >> 1] = (uint8_t)way;
     unsigned slot_used = set + way;
     if (__builtin_expect(dt < TG_TINY_DT_LIMIT && slot_used != 63, 1)) {
-        s->pos[0] = (uint8_t)(TG_TINY_TAG | slot_used);
-        s->pos[1] = (uint8_t)dt;
-        s->pos += 2;
+        uint16_t half = (uint16_t)(dt << 8 | TG_TINY_TAG | slot_used);
+        memcpy(p, &half, sizeof half);
+        p += sizeof half;
     } else {
         uint32_t word = (uint32_t)dt << 8 | TG_SHORT_TAG | slot_used;
-        memcpy(s->pos, &word, sizeof word);
-        s->pos += sizeof word;
+        memcpy(p, &word, sizeof word);
+        p += sizeof word;
     }
+    s->pos = p;
     s->last_tick = tick;
     tg_stream_commit(s);
     return true;
@@ -276,8 +284,7 @@ static inline void tg_stream_fill_remembered(struct tg_stream *s, struct tg_reco
     tg_record_fill(r, kind, arg, obj, stack | slot << 25 | TG_STACK_REMEMBER);
     s->dict[slot].key = key;
     s->dict[slot].stack = stack;
-    uint32_t bit = 1u << (slot >> 1);
-    s->recent = slot & 1 ? s->recent | bit : s->recent & ~bit;
+    s->mru[slot >> 1] = slot & 1;
     tg_stream_commit(s);
 }
 

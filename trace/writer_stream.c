@@ -52,7 +52,7 @@ static int claim(struct tg_stream *s, uint64_t tick)
     s->last_tick = tick;
     /* a chunk reads on its own: its first repeat is a full record again */
     memset(s->dict, 0, sizeof s->dict);
-    s->recent = 0;
+    memset(s->mru, 0, sizeof s->mru);
     s->seq++;
     return 0;
 }

@@ -31,18 +31,22 @@ static const struct lock_kinds spin_kinds = { TG_EV_SPIN_REQ, TG_EV_SPIN_ACQ, TG
 /* The blocking call, behind one signature for every lock kind. */
 typedef int (*block_fn)(void *obj, clockid_t clock, const struct timespec *abstime);
 
+static inline unsigned mutex_kind_bits(int kind, bool timed)
+{
+    return TG_ARG((unsigned)kind & 3u, (kind & 128) != 0, timed, 0);
+}
+
 static inline unsigned mutex_bits(const pthread_mutex_t *m, bool timed)
 {
-    int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
-    return TG_ARG((unsigned)kind & 3u, (kind & 128) != 0, timed, 0);
+    return mutex_kind_bits(__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED), timed);
 }
 
 /* glibc's unlock of a normal (timed) or adaptive mutex, private or shared,
  * returns 0 without looking at the owner; recursive, errorcheck, robust,
- * PI and PP mutexes check and may fail. */
-static inline bool unlock_cannot_fail(const pthread_mutex_t *m)
+ * PI and PP mutexes check and may fail. KIND is the mutex's __data.__kind. */
+static inline bool unlock_cannot_fail(int kind)
 {
-    int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & 0x7f;
+    kind &= 0x7f;
     return kind == PTHREAD_MUTEX_TIMED_NP || kind == PTHREAD_MUTEX_ADAPTIVE_NP;
 }
 
@@ -300,9 +304,9 @@ TG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
     if (TG_UNLIKELY(t == NULL))
         return tg_pass_pthread_mutex_unlock(m);
     /* read before the unlock: afterwards another thread may free it */
-    unsigned bits = mutex_bits(m, false);
-    return release(t, __builtin_frame_address(0), TG_EV_MUTEX_REL, m, bits, mutex_unlock,
-                   unlock_cannot_fail(m));
+    int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+    return release(t, __builtin_frame_address(0), TG_EV_MUTEX_REL, m, mutex_kind_bits(kind, false),
+                   mutex_unlock, unlock_cannot_fail(kind));
 }
 
 /* ---- rwlocks ---- */

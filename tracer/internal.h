@@ -75,7 +75,8 @@ TG_HIDDEN int tg_resolve_all(void);
 #include "tracer/hooks.def"
 
 /* ---- per-thread state ---- */
-#define TG_STACK_CACHE 256u             /* per-thread direct-mapped cache */
+#define TG_STACK_CACHE_BITS 8u
+#define TG_STACK_CACHE (1u << TG_STACK_CACHE_BITS)   /* per-thread direct-mapped cache */
 #define TG_MAX_DEPTH   64u
 
 enum tg_thread_state {
@@ -93,7 +94,9 @@ struct tg_thread {
     uint8_t busy;               /* inside tangle: hooks pass through */
     uint8_t exiting;            /* THREAD_EXIT already written */
     uint32_t index;             /* thread index in the trace */
-    uintptr_t stack_lo, stack_hi;   /* bounds for the frame-pointer walk */
+    /* the frame-pointer walk reads frames at [stack_lo, stack_top]: both
+     * of a frame's words inside the stack (0, 0: bounds unknown, no walk) */
+    uintptr_t stack_lo, stack_top;
     uint64_t last_tick;         /* newest tick written: a stream never goes back */
     struct tg_stream stream;
     struct tg_stack_slot cache[TG_STACK_CACHE];
@@ -343,45 +346,51 @@ static inline uint64_t tg_timespec_ns(const struct timespec *ts)
 /* ---- stacks (stack.c) ---- */
 
 /* Key of the return-address chain above FRAME (a hook's own frame), walked
- * through saved frame pointers while they stay inside the thread's stack,
- * grow upwards and are aligned. The walk is a chain of dependent loads
- * (each frame's address comes from the previous one), so everything else
- * is kept off that chain: each return address is multiplied on its own and
- * folded in by a rotate and an xor, the bounds are one unsigned compare
- * against the room left above the frame, and the mixing is done once, at
- * the end. Every return address of the walk is in the key: a hit in the
- * per-thread cache is exact, not a guess from a prefix. */
+ * through saved frame pointers while they stay inside the thread's stack
+ * and grow upwards. The walk is a chain of dependent loads (each frame's
+ * address comes from the previous one), so everything else is kept off
+ * that chain: each return address is multiplied on its own and folded in
+ * by a rotate and an xor. Every return address of the walk is in the key:
+ * a hit in the per-thread cache is exact, not a guess from a prefix.
+ *
+ * The hooks are bound by how many instructions they issue (rdtsc is
+ * microcoded here and stalls the front end), so the walk is as short as
+ * it can be: no alignment test (an unaligned frame inside the stack reads
+ * fine, and garbage ends at the bounds or the depth), two compares against
+ * precomputed bounds, and no final mixing: the key's top bits, which the
+ * cache indexes by, are already mixed by the multiplies (the process-wide
+ * tables mix the key themselves, on the slow path). */
 static inline uint64_t tg_stack_key(const struct tg_thread *t, const void *frame)
 {
     uintptr_t fp = (uintptr_t)frame;
-    uintptr_t hi = t->stack_hi;
-    /* bytes above this frame's two words, up to the top of the stack */
-    uintptr_t room = hi >= fp + 2 * sizeof(uintptr_t) && fp >= t->stack_lo
-                     ? hi - fp - 2 * sizeof(uintptr_t) : 0;
+    uintptr_t top = t->stack_top;
     uint64_t h = 0;
-    unsigned depth = tg_g.depth, i = 0;
-    if (TG_LIKELY(depth > 0)) {         /* 0: no stacks, the rare case */
-        do {
+    unsigned left = tg_g.depth;
+    if (TG_LIKELY(left > 0 && fp >= t->stack_lo && fp <= top)) {
+        for (;;) {
             const uintptr_t *f = (const uintptr_t *)fp;
             h = ((h << 7) | (h >> 57)) ^ ((uint64_t)f[1] * 0xff51afd7ed558ccdull);
-            uintptr_t step = f[0] - fp; /* the next frame is above this one */
-            if (step - 1 >= room || (step & (sizeof(uintptr_t) - 1)) != 0)
+            uintptr_t next = f[0];
+            /* the next frame is above this one and inside the stack */
+            if (next <= fp || next > top || --left == 0)
                 break;
-            room -= step;
-            fp += step;
-        } while (++i < depth);
+            fp = next;
+        }
     }
-    h ^= h >> 31;
-    h *= 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
     return h | 1;               /* 0 marks an empty slot */
 }
 
 TG_HIDDEN uint32_t tg_stack_miss(struct tg_thread *t, uint64_t key);
 
+/* A key's slot in the thread's cache: its top bits, the best mixed. */
+static inline struct tg_stack_slot *tg_stack_slot_of(struct tg_thread *t, uint64_t key)
+{
+    return &t->cache[key >> (64 - TG_STACK_CACHE_BITS)];
+}
+
 static inline uint32_t tg_stack_lookup(struct tg_thread *t, uint64_t key)
 {
-    struct tg_stack_slot *slot = &t->cache[(key >> 7) & (TG_STACK_CACHE - 1)];
+    struct tg_stack_slot *slot = tg_stack_slot_of(t, key);
     if (TG_LIKELY(slot->key == key))
         return slot->id;
     return tg_stack_miss(t, key);

@@ -4,7 +4,7 @@
  * libunwind capture (~80 ns) or glibc backtrace (~1.4 us). So:
  *
  *  1. walk the saved frame pointers from the hook's frame (validated against
- *     the thread's stack bounds, growing upwards, aligned) and hash the
+ *     the thread's stack bounds, growing upwards) and hash the
  *     return addresses into a key (internal.h, inline);
  *  2. look the key up in a per-thread direct-mapped cache, then in a
  *     process-wide lock-free table (open addressing, insert by CAS);
@@ -73,12 +73,20 @@ static int tables_init(void)
     return 0;
 }
 
+/* A key's first slot: keys are not mixed on the hot path (their low bits
+ * can cluster), so they are here. */
+static uint32_t table_start(uint64_t key)
+{
+    return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS));
+}
+
 static uint32_t table_find(const struct table *t, uint64_t key)
 {
     if (t->slots == NULL)
         return 0;
+    uint32_t start = table_start(key);
     for (uint32_t i = 0; i < TABLE_PROBE; i++) {
-        const struct tg_stack_slot *s = &t->slots[(key + i) & (TABLE_SIZE - 1)];
+        const struct tg_stack_slot *s = &t->slots[(start + i) & (TABLE_SIZE - 1)];
         uint64_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
         if (k == key)
             return __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
@@ -94,8 +102,9 @@ static void table_insert(struct table *t, uint64_t key, uint32_t id)
 {
     if (t->slots == NULL)
         return;
+    uint32_t start = table_start(key);
     for (uint32_t i = 0; i < TABLE_PROBE; i++) {
-        struct tg_stack_slot *s = &t->slots[(key + i) & (TABLE_SIZE - 1)];
+        struct tg_stack_slot *s = &t->slots[(start + i) & (TABLE_SIZE - 1)];
         uint64_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
         if (k == 0) {
             uint64_t expected = 0;
@@ -149,12 +158,12 @@ void tg_stack_bounds(struct tg_thread *t)
     pthread_attr_t attr;
     void *addr;
     size_t size;
-    t->stack_lo = t->stack_hi = 0;
+    t->stack_lo = t->stack_top = 0;
     if (pthread_getattr_np(pthread_self(), &attr) != 0)
         return;
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size >= 2 * sizeof(uintptr_t)) {
         t->stack_lo = (uintptr_t)addr;
-        t->stack_hi = (uintptr_t)addr + size;
+        t->stack_top = (uintptr_t)addr + size - 2 * sizeof(uintptr_t);
     }
     pthread_attr_destroy(&attr);
 }
@@ -222,7 +231,7 @@ uint32_t tg_stack_miss(struct tg_thread *t, uint64_t key)
     }
     /* cache even a failure: retrying a capture on every call would turn a
      * full trace into a slow program */
-    struct tg_stack_slot *slot = &t->cache[(key >> 7) & (TG_STACK_CACHE - 1)];
+    struct tg_stack_slot *slot = tg_stack_slot_of(t, key);
     slot->key = key;
     slot->id = id;
     if (!was_busy)

@@ -202,7 +202,7 @@ static uint64_t chain_key(const struct tg_thread *t, const ucontext_t *uc, uint6
     uint64_t h = (0xcbf29ce484222325ull ^ pc) * 0x100000001b3ull;
     uintptr_t fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
     for (unsigned i = 0; i < tg_g.depth; i++) {
-        if (fp < t->stack_lo || fp + 2 * sizeof(uintptr_t) > t->stack_hi || (fp & 7) != 0)
+        if (fp < t->stack_lo || fp > t->stack_top || (fp & 7) != 0)
             break;
         const uintptr_t *frame = (const uintptr_t *)fp;
         h = (h ^ frame[1]) * 0x100000001b3ull;
