@@ -402,8 +402,6 @@ static inline uint32_t tg_stack_lookup(struct tg_thread *t, uint64_t key)
 #define TG_STACK(t) TG_STACK_AT((t), __builtin_frame_address(0))
 
 TG_HIDDEN int tg_stack_init(void);
-/* Stack id of a full capture from here (no cache): thread creation sites. */
-TG_HIDDEN uint32_t tg_stack_capture(struct tg_thread *t);
 /* Bounds of the calling thread's stack for the frame-pointer walk. */
 TG_HIDDEN void tg_stack_bounds(struct tg_thread *t);
 

@@ -8,8 +8,9 @@
  *     return addresses into a key (internal.h, inline);
  *  2. look the key up in a per-thread direct-mapped cache, then in a
  *     process-wide lock-free table (open addressing, insert by CAS);
- *  3. on a miss, capture the real stack with libunwind's unw_backtrace
- *     (DWARF, so exact where frame pointers are missing), drop tangle's own
+ *  3. on a miss, capture the real stack with libunwind (DWARF, so exact
+ *     where frame pointers are missing: unw_step for a thread's first few
+ *     captures, unw_backtrace after them), drop tangle's own
  *     frames, and look the frames up in a second table keyed by their hash,
  *     so one stack gets one id however many keys lead to it; a new stack is
  *     written to the trace with tg_writer_stack.
@@ -175,11 +176,42 @@ static bool in_tangle(uintptr_t pc)
 
 /* The id of the stack above tangle's own frames (and SKIP more), captured
  * now. Callers hold the busy flag: libunwind may lock and allocate. */
+/* A thread's first captures step through the stack with unw_step rather
+ * than unw_backtrace: unw_backtrace's first call in each thread builds a
+ * 256 KiB per-thread cache (16384 entries written one by one into fresh
+ * pages), ~1 ms here, most of a short thread's traced cost, while a thread
+ * usually captures only a few stacks (the process-wide table answers for
+ * stacks another thread saw first). Past STEP_CAPTURES a thread's captures
+ * go to unw_backtrace, whose cache then pays for itself (a new stack costs
+ * ~0.5 us there against ~20 us stepping). */
+#define STEP_CAPTURES 16u
+static __thread unsigned thread_captures;
+
+/* The pcs of the frames above this one, as unw_backtrace gives them (the
+ * return addresses; a frame a signal interrupted, its pc), so that a stack
+ * captured either way has one id. */
+static int steps(void **buf, int size)
+{
+    unw_context_t ctx;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0)
+        return 0;
+    int n = 0;
+    while (n < size && unw_step(&cursor) > 0) {
+        unw_word_t ip;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0)
+            break;
+        buf[n++] = (void *)(uintptr_t)ip;
+    }
+    return n;
+}
+
 static uint32_t capture(unsigned skip)
 {
     void *buf[TG_MAX_DEPTH + 32];
     uint64_t frames[TG_MAX_DEPTH];
-    int n = unw_backtrace(buf, (int)(sizeof buf / sizeof buf[0]));
+    int n = thread_captures++ < STEP_CAPTURES ? steps(buf, (int)(sizeof buf / sizeof buf[0]))
+          : unw_backtrace(buf, (int)(sizeof buf / sizeof buf[0]));
     int i = 0;
     while (i < n && in_tangle((uintptr_t)buf[i]))
         i++;
@@ -236,19 +268,6 @@ uint32_t tg_stack_miss(struct tg_thread *t, uint64_t key)
     slot->id = id;
     if (!was_busy)
         tg_idle(t);
-    errno = saved;
-    return id;
-}
-
-uint32_t tg_stack_capture(struct tg_thread *t)
-{
-    (void)t;
-    if (tg_tracer_writer() == NULL)
-        return 0;
-    int saved = errno;
-    tg_gate_enter();
-    uint32_t id = capture(0);
-    tg_gate_leave();
     errno = saved;
     return id;
 }

@@ -171,6 +171,43 @@ Test(locks, spinlock)
     TRACED_DONE();
 }
 
+/* Stacks captured by stepping (a thread's first) and by unw_backtrace
+ * (later ones) have the same frames: 24 sites called from one call site
+ * give 24 stacks that differ in frame 0 only. */
+Test(locks, stack_frames_agree_however_captured)
+{
+    TRACED_RUN(0, "many_sites");
+    const uint64_t *first = NULL;
+    uint32_t first_n = 0;
+    uint32_t ids[64];
+    size_t nids = 0;
+    for (size_t i = 0; i < e.n; i++) {
+        if (e.v[i].kind != TG_EV_MUTEX_ACQ && e.v[i].kind != TG_EV_MUTEX_REL)
+            continue;
+        const uint64_t *frames;
+        uint32_t nframes;
+        cr_assert(tg_trace_stack(e.t, e.v[i].stack, &frames, &nframes), "stack %u is recorded",
+                  e.v[i].stack);
+        cr_assert_geq(nframes, 3);
+        if (first == NULL) {
+            first = frames;
+            first_n = nframes;
+        }
+        cr_expect_eq(nframes, first_n, "stack %u has %u frames, the first one %u", e.v[i].stack,
+                     nframes, first_n);
+        for (uint32_t f = 1; f < nframes && f < first_n; f++)
+            cr_expect_eq(frames[f], first[f], "stack %u frame %u: %#lx against %#lx",
+                         e.v[i].stack, f, (unsigned long)frames[f], (unsigned long)first[f]);
+        bool seen = false;
+        for (size_t k = 0; k < nids; k++)
+            seen |= ids[k] == e.v[i].stack;
+        if (!seen && nids < 64)
+            ids[nids++] = e.v[i].stack;
+    }
+    cr_expect_eq(nids, 48, "one id for each site's lock and unlock");
+    TRACED_DONE();
+}
+
 /* The same call site always gets the same id, another site another id, and
  * the id's first frame is the call in the calling function. */
 Test(locks, stack_ids_name_the_call_site)

@@ -380,6 +380,40 @@ static __attribute__((noinline)) void both_sites(void)
     lock_site_b();
 }
 
+/* 24 lock sites called through one call site in sites(): their stacks
+ * differ in frame 0 only. 48 stack ids (each site's lock and unlock) are
+ * more than a thread captures by stepping (tracer/stack.c), so the later
+ * ones are captured by unw_backtrace. */
+#define SITE(k) \
+    static __attribute__((noinline)) void site_##k(void) \
+    { \
+        pthread_mutex_lock(&m); \
+        pthread_mutex_unlock(&m); \
+        __asm__ volatile("" ::: "memory"); \
+    }
+SITE(0) SITE(1) SITE(2) SITE(3) SITE(4) SITE(5) SITE(6) SITE(7) SITE(8) SITE(9) SITE(10)
+SITE(11) SITE(12) SITE(13) SITE(14) SITE(15) SITE(16) SITE(17) SITE(18) SITE(19) SITE(20)
+SITE(21) SITE(22) SITE(23)
+
+static void (*const site_fns[])(void) = {
+    site_0, site_1, site_2, site_3, site_4, site_5, site_6, site_7, site_8, site_9, site_10,
+    site_11, site_12, site_13, site_14, site_15, site_16, site_17, site_18, site_19, site_20,
+    site_21, site_22, site_23,
+};
+
+static __attribute__((noinline)) void call_site(void (*fn)(void))
+{
+    fn();
+    __asm__ volatile("" ::: "memory");
+}
+
+static int mode_many_sites(void)
+{
+    for (size_t k = 0; k < sizeof site_fns / sizeof site_fns[0]; k++)
+        call_site(site_fns[k]);
+    return 0;
+}
+
 static int mode_stacks(void)
 {
     /* one call site in main, so each site's stack is the same three times */
@@ -410,6 +444,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "names") == 0) return mode_names();
     if (strcmp(mode, "threads") == 0) return mode_threads();
     if (strcmp(mode, "stacks") == 0) return mode_stacks();
+    if (strcmp(mode, "many_sites") == 0) return mode_many_sites();
     if (strcmp(mode, "fork") == 0) return mode_fork();
     if (strcmp(mode, "exec") == 0) return mode_exec(argv[0]);
     if (strcmp(mode, "exec_target") == 0) return mode_exec_target();
