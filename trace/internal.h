@@ -47,8 +47,9 @@ void tg_writer_unlock(struct tg_writer *w);
 int tg_writer_claim_locked(struct tg_writer *w, uint32_t owner, uint32_t seq,
                            uint64_t tick_base, struct tg_chunk_header **out);
 /* A closed chunk's pages past its records go back to the file system (the
- * file keeps its size; the hole reads as zeroes): a short-lived thread
- * costs a page of disk, not a chunk. */
+ * file keeps its size; the hole reads as zeroes), together with those of
+ * the chunks closed before it, once TG_WRITER_TAIL_BATCH have closed: a
+ * short-lived thread costs a page of disk, not a chunk, in the long run. */
 void tg_writer_release_tail(struct tg_writer *w, const struct tg_chunk_header *c);
 /* Whether chunk IDX lies inside this process's mapping. */
 bool tg_writer_mapped(const struct tg_writer *w, uint64_t idx);

@@ -202,14 +202,27 @@ static void punch_tail(int fd, uint64_t off, uint32_t used)
                   (off_t)(end - start));
 }
 
+/* One hole punched where the kernel maps the trace in huge pages (map_file)
+ * splits the 2 MiB page-cache folio and its mapping: ~0.6 ms a thread end
+ * here, most of a short thread's cost. So tails are given back in batches
+ * (one split per folio), and a short program leaves them to the root's
+ * finish, which skips them too when they are few (free_closed_tails). */
 void tg_writer_release_tail(struct tg_writer *w, const struct tg_chunk_header *c)
 {
     uint32_t used = __atomic_load_n(&c->used, __ATOMIC_ACQUIRE);
     /* a full chunk (most of them) has no page to give back: no lock */
     if (used + sizeof *c + 4096 > TG_CHUNK_SIZE || tg_writer_lock(w) < 0)
         return;
-    if (check_fd(w) == 0)
-        punch_tail(w->fd, (uint64_t)((const uint8_t *)c - (const uint8_t *)w->hdr), used);
+    w->tails[w->ntails++] = (uint64_t)((const uint8_t *)c - (const uint8_t *)w->hdr);
+    if (w->ntails == TG_WRITER_TAIL_BATCH) {
+        if (check_fd(w) == 0)
+            for (uint32_t i = 0; i < w->ntails; i++) {
+                const struct tg_chunk_header *t = (const void *)((const uint8_t *)w->hdr
+                                                                 + w->tails[i]);
+                punch_tail(w->fd, w->tails[i], __atomic_load_n(&t->used, __ATOMIC_ACQUIRE));
+            }
+        w->ntails = 0;
+    }
     tg_writer_unlock(w);
 }
 
@@ -405,6 +418,7 @@ int tg_writer_after_fork(struct tg_writer *w, uint32_t parent_process)
         return -EBADF;
     w->populated = 0;            /* the parent's helper populated its page tables */
     w->finishing = false;
+    w->ntails = 0;               /* the parent's to give back */
     w->process = __atomic_fetch_add(&w->hdr->next_process, 1, __ATOMIC_RELAXED);
     w->first_thread = tg_writer_new_thread(w);
     return tg_writer_process_record(w, parent_process, false, NULL);
@@ -423,6 +437,7 @@ int tg_writer_after_fork_as(struct tg_writer *w, uint32_t parent_process, uint32
         return -EBADF;
     w->populated = 0;            /* the parent's helper populated its page tables */
     w->finishing = false;
+    w->ntails = 0;               /* the parent's to give back */
     w->process = process;
     w->first_thread = tg_writer_new_thread(w);
     return tg_writer_process_record(w, parent_process, false, NULL);
@@ -444,8 +459,10 @@ static void trim(struct tg_writer *w)
     tg_writer_unlock(w);
 }
 
+#define SMALL_TRACE (2u << 20)
+
 /* At the end: gives back the pages past the records of every closed
- * thread chunk. tg_writer_release_tail did it when each closed, but where
+ * thread chunk. tg_writer_release_tail did it in batches, but where
  * the kernel maps the trace in huge pages (map_file) a write anywhere in a
  * 2 MiB page-cache folio afterwards makes the file system reserve the
  * whole folio's blocks again, holes included; once the program is done
@@ -455,6 +472,10 @@ static void trim(struct tg_writer *w)
  * thread that ended early. Best effort. */
 static void free_closed_tails(struct tg_writer *w, uint64_t nchunks)
 {
+    /* a small trace keeps its tails: fewer than this many bytes to give
+     * back cost more time to punch (folio splits) than their disk is worth */
+    if (nchunks * (uint64_t)TG_CHUNK_SIZE < SMALL_TRACE)
+        return;
     /* not under the run-wide lock, which lives in the header's page: its
      * stores after the holes would refill unit 0's; closed chunks are
      * nobody's to write any more */

@@ -29,6 +29,9 @@
 
 /* A process's handle on the trace: the shared mapping of the whole file.
  * One per process; after fork the child calls tg_writer_after_fork(). */
+/* Closed chunks whose unused pages are given back together (trace/writer.c). */
+#define TG_WRITER_TAIL_BATCH 32u
+
 struct tg_writer {
     int fd;
     struct tg_file_header *hdr;   /* start of the mapping */
@@ -58,6 +61,10 @@ struct tg_writer {
      * the file: tg_writer_grow then grows it no more, so a helper still
      * running at exit cannot undo the trim. */
     bool finishing;
+    /* Closed chunks of this process whose pages past their records are
+     * still to be given back (tg_writer_release_tail), under the lock. */
+    uint32_t ntails;
+    uint64_t tails[TG_WRITER_TAIL_BATCH];
 };
 
 /* The tracer interposes pthread_mutex_*; the run-wide lock must be taken with

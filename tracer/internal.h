@@ -171,8 +171,9 @@ TG_HIDDEN void tg_process_exit(int wait_status, unsigned how);
 TG_HIDDEN void tg_failure(const char *what, int err);
 
 /* The prefault helper (prefault.c): told of each chunk this process
- * claims; forgotten in a fork child. */
-TG_HIDDEN void tg_prefault_claimed(void);
+ * claims (NEXT: a stream's next chunk, not its first); forgotten in a fork
+ * child. */
+TG_HIDDEN void tg_prefault_claimed(bool next);
 TG_HIDDEN void tg_prefault_after_fork(void);
 /* Ends the helper and waits for it: called when the program's last thread
  * ends, so that glibc sees no thread left and ends the process. */

@@ -48,10 +48,16 @@
  * the pages populated past the trace's end, work thrown away when the root
  * trims the file, stay few */
 #define WINDOW_CHUNKS 32u
-#define START_AFTER   4u        /* claims by this process before the helper starts */
+/* The helper starts once this process writes a lot: two claims of a
+ * stream's next chunk (a thread filled 64 KiB), or many first chunks (many
+ * threads). A short program's threads each claim one chunk and end: a
+ * helper would only cost it a thread, pages it never uses and a join. */
+#define START_AFTER_NEXT  2u
+#define START_AFTER_ANY   16u
 #define BATCH_CHUNKS  16u      /* 1 MiB per populate call: fewer calls, cheaper pages */
 
 static unsigned claims;         /* chunk claims seen by this process */
+static unsigned next_claims;    /* of them, claims of a stream's next chunk */
 static int started;
 static int stopping;
 static pthread_t helper_thread;
@@ -168,12 +174,14 @@ static void start(void)
     REAL(pthread_setname_np)(helper_thread, "tangle-prefault");
 }
 
-void tg_prefault_claimed(void)
+void tg_prefault_claimed(bool next)
 {
     if (!tg_g.prefault)
         return;
     unsigned n = __atomic_add_fetch(&claims, 1, __ATOMIC_RELAXED);
-    if (n < START_AFTER)
+    unsigned m = next ? __atomic_add_fetch(&next_claims, 1, __ATOMIC_RELAXED)
+                      : __atomic_load_n(&next_claims, __ATOMIC_RELAXED);
+    if (n < START_AFTER_ANY && m < START_AFTER_NEXT)
         return;
     if (!__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
         if (!__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL))
@@ -195,7 +203,7 @@ void tg_prefault_claimed(void)
 
 void tg_prefault_after_fork(void)
 {
-    claims = 0;
+    claims = next_claims = 0;
     started = 0;
 }
 
@@ -209,6 +217,6 @@ void tg_prefault_stop(void)
     __atomic_add_fetch(&wake, 1, __ATOMIC_RELEASE);
     futex_wake(&wake);
     REAL(pthread_join)(helper_thread, NULL);
-    claims = 0;
+    claims = next_claims = 0;
     __atomic_store_n(&started, 0, __ATOMIC_RELEASE);
 }

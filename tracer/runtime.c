@@ -308,7 +308,7 @@ struct tg_record *tg_reserve_slow(struct tg_thread *t, unsigned nslots, uint64_t
     struct tg_record *r = tg_stream_reserve_slow(&t->stream, nslots, tick);
     tg_gate_leave();
     if (t->stream.chunk != before)
-        tg_prefault_claimed();
+        tg_prefault_claimed(before != NULL);
     errno = saved;
     return r;
 }
