@@ -380,7 +380,7 @@ static __attribute__((noinline)) void both_sites(void)
     lock_site_b();
 }
 
-/* 24 lock sites called through one call site in sites(): their stacks
+/* 24 lock sites called through one call site, call_site(): their stacks
  * differ in frame 0 only. 48 stack ids (each site's lock and unlock) are
  * more than a thread captures by stepping (tracer/stack.c), so the later
  * ones are captured by unw_backtrace. */
