@@ -171,6 +171,15 @@ Test(locks, spinlock)
     TRACED_DONE();
 }
 
+/* The frames of event I's stack, which must be recorded. */
+static const uint64_t *frames_of(const struct events *e, size_t i, uint32_t *nframes)
+{
+    const uint64_t *frames;
+    cr_assert(tg_trace_stack(e->t, e->v[i].stack, &frames, nframes), "stack %u is recorded",
+              e->v[i].stack);
+    return frames;
+}
+
 /* Stacks captured by stepping (a thread's first) and by unw_backtrace
  * (later ones) have the same frames: 24 sites called from one call site
  * give 24 stacks that differ in frame 0 only. */
@@ -184,10 +193,8 @@ Test(locks, stack_frames_agree_however_captured)
     for (size_t i = 0; i < e.n; i++) {
         if (e.v[i].kind != TG_EV_MUTEX_ACQ && e.v[i].kind != TG_EV_MUTEX_REL)
             continue;
-        const uint64_t *frames;
         uint32_t nframes;
-        cr_assert(tg_trace_stack(e.t, e.v[i].stack, &frames, &nframes), "stack %u is recorded",
-                  e.v[i].stack);
+        const uint64_t *frames = frames_of(&e, i, &nframes);
         cr_assert_geq(nframes, 3);
         if (first == NULL) {
             first = frames;
@@ -220,10 +227,8 @@ Test(locks, stack_ids_name_the_call_site)
     for (size_t i = 0; i < e.n; i++) {
         if (e.v[i].kind != TG_EV_MUTEX_ACQ)
             continue;
-        const uint64_t *frames;
         uint32_t nframes;
-        cr_assert(tg_trace_stack(e.t, e.v[i].stack, &frames, &nframes), "stack %u is recorded",
-                  e.v[i].stack);
+        const uint64_t *frames = frames_of(&e, i, &nframes);
         cr_assert_geq(nframes, 2);
         int which = frames[0] > site[0] && frames[0] < site[0] + 64 ? 0
                   : frames[0] > site[1] && frames[0] < site[1] + 64 ? 1 : -1;
