@@ -37,8 +37,6 @@
  */
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +47,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "tracer/symbols_plugin.h"
 #include "tracer/watch.h"
 
 #define TRAP_FLAG 0x100ull
@@ -339,35 +338,6 @@ static int main_bias(struct dl_phdr_info *info, size_t size, void *data)
     return 1;                   /* the first entry is the main program */
 }
 
-/* Looks NAME up among the data symbols of the main executable. */
-static bool lookup(Elf *elf, const char *name, uintptr_t *value, size_t *len)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        Elf_Scn *scn = NULL;
-        while ((scn = elf_nextscn(elf, scn)) != NULL) {
-            GElf_Shdr sh;
-            if (gelf_getshdr(scn, &sh) == NULL ||
-                sh.sh_type != (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM) || sh.sh_entsize == 0)
-                continue;
-            Elf_Data *data = elf_getdata(scn, NULL);
-            size_t n = data ? sh.sh_size / sh.sh_entsize : 0;
-            for (size_t i = 0; i < n; i++) {
-                GElf_Sym sym;
-                if (gelf_getsym(data, (int)i, &sym) == NULL || GELF_ST_TYPE(sym.st_info) != STT_OBJECT ||
-                    sym.st_shndx == SHN_UNDEF)
-                    continue;
-                const char *s = elf_strptr(elf, sh.sh_link, sym.st_name);
-                if (s != NULL && strcmp(s, name) == 0) {
-                    *value = sym.st_value;
-                    *len = sym.st_size ? sym.st_size : 1;
-                    return true;
-                }
-            }
-        }
-    }
-    return false;
-}
-
 static bool add_range(uintptr_t addr, size_t len, const char *item)
 {
     if (nranges == WATCH_MAX_RANGES || len == 0) {
@@ -412,8 +382,7 @@ static void parse(char *list)
 {
     uintptr_t bias = 0;
     dl_iterate_phdr(main_bias, &bias);
-    Elf *elf = NULL;
-    int fd = -1;
+    const struct tg_symbols_plugin *symbols = NULL;
     char *save = NULL;
     for (char *item = strtok_r(list, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
         char *colon = strchr(item, ':'), *end;
@@ -430,23 +399,19 @@ static void parse(char *list)
             add_range((uintptr_t)addr, (size_t)len, item);
             continue;
         }
-        if (elf == NULL) {
-            elf_version(EV_CURRENT);
-            fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-            elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
+        if (symbols == NULL && (symbols = tg_symbols_plugin()) == NULL) {
+            complain("tangle: --watch: cannot look '%s' up: " TG_SYMBOLS_PLUGIN_FILE
+                     " cannot be loaded\n", item);
+            continue;
         }
-        uintptr_t value;
+        uint64_t value;
         size_t len;
-        if (elf == NULL || !lookup(elf, item, &value, &len)) {
+        if (!symbols->global("/proc/self/exe", item, &value, &len)) {
             complain("tangle: --watch: no global variable '%s' in the program's symbol table\n", item);
             continue;
         }
-        add_range(value + bias, len, item);
+        add_range((uintptr_t)value + bias, len, item);
     }
-    if (elf != NULL)
-        elf_end(elf);
-    if (fd >= 0)
-        close(fd);
 }
 
 #pragma GCC diagnostic push

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "symbols/symbols.h"
+#include "tracer/symbols_plugin.h"
 #include "trace/writer.h"
 #include "tracer/race/race.h"
 #include "tracer/tracer.h"
@@ -264,6 +264,32 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* libtangle-symbols.so (tracer/symbols_plugin.h), loaded with the first
+ * report's symbols; without it (or them) reports show addresses. */
+static const struct tg_symbols_plugin *plugin;
+
+static bool frame_of(struct tg_symbols *s, uint64_t ret_addr, struct tg_frame *fr)
+{
+    if (s != NULL)
+        return plugin->frame(s, 0, ret_addr, fr);
+    *fr = (struct tg_frame){ .pc = ret_addr };
+    return false;
+}
+
+static const char *format_frame(const struct tg_frame *fr, char *buf, size_t len)
+{
+    if (plugin != NULL)
+        return plugin->format_frame(fr, buf, len);
+    snprintf(buf, len, "0x%" PRIx64, fr->pc);
+    return buf;
+}
+
+static bool data_of(struct tg_symbols *s, uint64_t addr, char *name, size_t namelen,
+                    char *type, size_t typelen)
+{
+    return s != NULL && plugin->data(s, 0, addr, name, namelen, type, typelen);
+}
+
 /* Every frame is a return address, the access's own too (that of its
  * __tsan_* call), so each is looked up as one. A stack ends at main, as
  * TSan's do: what called main is libc's start-up, and looking it up would
@@ -273,8 +299,8 @@ static void print_stack(FILE *f, struct tg_symbols *s, const uint64_t *frames, u
     char buf[512];
     for (uint32_t i = 0; i < n; i++) {
         struct tg_frame fr;
-        tg_symbols_frame(s, 0, frames[i], &fr);
-        fprintf(f, "    #%u %s\n", i, tg_symbols_format_frame(&fr, buf, sizeof buf));
+        frame_of(s, frames[i], &fr);
+        fprintf(f, "    #%u %s\n", i, format_frame(&fr, buf, sizeof buf));
         if (fr.function != NULL && strcmp(fr.function, "main") == 0 && fr.inlined_into == NULL)
             break;
     }
@@ -299,7 +325,7 @@ static void print_locks(FILE *f, struct tg_symbols *s, const struct race_held *h
         fprintf(f, "none");
     for (uint32_t i = 0; i < n; i++) {
         char name[256], type[128];
-        if (!tg_symbols_data(s, 0, held[i].addr, name, sizeof name, type, sizeof type))
+        if (!data_of(s, held[i].addr, name, sizeof name, type, sizeof type))
             snprintf(name, sizeof name, "lock 0x%" PRIx64, held[i].addr);
         fprintf(f, "%s%s%s", i ? ", " : "", name, held[i].read ? " (read)" : "");
     }
@@ -319,7 +345,7 @@ static const char *access_kind(bool write, bool atomic, bool is_free)
 static void location(struct tg_symbols *s, uint64_t pc, char *buf, size_t len)
 {
     struct tg_frame fr;
-    if (pc != 0 && tg_symbols_frame(s, 0, pc, &fr) && fr.file != NULL)
+    if (pc != 0 && frame_of(s, pc, &fr) && fr.file != NULL)
         snprintf(buf, len, "%s:%d", fr.file, fr.line);
     else
         snprintf(buf, len, "0x%" PRIx64, pc);
@@ -337,7 +363,8 @@ static struct tg_symbols *symbols(void)
     if (ms == NULL)
         return NULL;
     dl_iterate_phdr(add_module, ms);
-    syms = tg_symbols_new_modules(ms->m, ms->n);
+    plugin = tg_symbols_plugin();
+    syms = plugin != NULL ? plugin->new_modules(ms->m, ms->n) : NULL;
     return syms;
 }
 
@@ -370,7 +397,7 @@ static void print_record(FILE *f, struct tg_symbols *s, const struct record *r, 
     if (r->block.size) {
         fprintf(f, "tangle: data race on heap block of %" PRIu64 " bytes (%u bytes at offset %" PRIu64 ")\n",
                 r->block.size, r->size, r->addr - r->block.addr);
-    } else if (tg_symbols_data(s, 0, r->addr, name, sizeof name, type, sizeof type)) {
+    } else if (data_of(s, r->addr, name, sizeof name, type, sizeof type)) {
         fprintf(f, "tangle: data race on %s (global%s%s, %u bytes)\n", name,
                 type[0] ? " " : "", type, r->size);
     } else {
@@ -433,7 +460,7 @@ static void at_exit(void)
         uint32_t created[64], ncreated = 0;
         fflush(stdout);
         mine = 0;
-        for (uint32_t i = 0; i < rep.nrecords && s != NULL; i++)
+        for (uint32_t i = 0; i < rep.nrecords; i++)
             if (rep.records[i]->pid == getpid()) {
                 print_record(stderr, s, rep.records[i], created, &ncreated);
                 mine++;
