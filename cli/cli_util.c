@@ -153,8 +153,10 @@ int tg_cli_trace_error(const char *path, struct tg_trace *t, int err)
 {
     const char *detail = t ? tg_trace_error(t) : NULL;
 
+    /* the reader's details say what kind of error they are ("truncated: ...",
+     * "corrupt chunk 3: ..."), as tg_cli_open_trace prints them */
     if (detail)
-        tg_cli_error("%s: cannot read trace: %s: %s", path, tg_trace_strerror(err), detail);
+        tg_cli_error("%s: cannot read trace: %s", path, detail);
     else
         tg_cli_error("%s: cannot read trace: %s", path, tg_trace_strerror(err));
     return TG_STATUS_BAD_INPUT;

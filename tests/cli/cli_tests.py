@@ -17,6 +17,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -580,6 +581,24 @@ def check_bad_traces(tmp):
             ok(r.status in (0, 1), f"{cmd} on a {what} trace: 0 or 1, no crash", f"status {r.status}")
             if r.status == 1:
                 one_error_line(r, f"{cmd} on a {what} trace", path)
+    # the reader's detail names the kind of error itself: said once
+    bad_record = bytearray(data)
+    for off in range(4096, len(data) - 65536 + 1, 65536):
+        owner, used = struct.unpack_from("<4xI8xI", data, off)
+        if owner != 0xfffffffe and used > 0:     # a thread's chunk with events
+            bad_record[off + 64] = 0xff          # its first record: no known kind
+            break
+    for what, content, kind in (("cut-after-header", data[:4096], "truncated"),
+                                ("bad-record", bytes(bad_record), "corrupt chunk")):
+        path = os.path.join(tmp, what + ".trace")
+        with open(path, "wb") as f:
+            f.write(content)
+        for cmd in ("dump", "stats"):
+            r = tangle(cmd, path)
+            ok(r.status == 1, f"{cmd} on a {what} trace exits 1", f"status {r.status} {r.err[-300:]}")
+            one_error_line(r, f"{cmd} on a {what} trace", kind)
+            ok(re.search(r"\b(\w+)(?: chunk \d+)?: \1\b", r.err) is None,
+               f"{cmd} on a {what} trace: no doubled prefix", r.err)
     path = os.path.join(tmp, "scribbled.trace")
     scribbled = bytearray(data)
     for off in range(4096 + 64, len(scribbled), 97):
