@@ -194,6 +194,30 @@ static void describe_object(struct dump *d, const struct tg_ev *ev, char *buf, s
     }
 }
 
+/* The object's recorded attributes that are not the default, appended to
+ * the OBJECT column: the mutex type (a recursive and an errorcheck mutex
+ * behave differently), process-shared objects and timed calls. */
+static void append_flags(const struct tg_ev *ev, char *buf, size_t len)
+{
+    static const char *const mtypes[] = {
+        [TG_MUTEX_RECURSIVE] = "recursive", [TG_MUTEX_ERRORCHECK] = "errorcheck",
+        [TG_MUTEX_ADAPTIVE] = "adaptive",
+    };
+    size_t used = strlen(buf);
+    const char *words[3] = {
+        ev->kind >= TG_EV_MUTEX_INIT && ev->kind <= TG_EV_MUTEX_REL && ev->mtype < 4
+            ? mtypes[ev->mtype] : NULL,
+        ev->pshared ? "pshared" : NULL,
+        ev->timed ? "timed" : NULL,
+    };
+
+    for (size_t i = 0; i < 3; i++)
+        if (words[i] && used < len) {
+            snprintf(buf + used, len - used, "%s%s", used ? " " : "", words[i]);
+            used += strlen(buf + used);
+        }
+}
+
 static bool is_try(unsigned kind)
 {
     return kind == TG_EV_MUTEX_TRY || kind == TG_EV_RD_TRY || kind == TG_EV_WR_TRY ||
@@ -233,6 +257,7 @@ static void print_event(struct dump *d, const struct tg_ev *ev, FILE *out)
         snprintf(when, sizeof when, "%5" PRIu64 ".%06" PRIu64, ev->ts / 1000000000u,
                  ev->ts % 1000000000u / 1000u);
     describe_object(d, ev, object, sizeof object);
+    append_flags(ev, object, sizeof object);
     if (ev->result != TG_OK || is_try(ev->kind))
         result = tg_result_name(ev->result);
 

@@ -513,6 +513,9 @@ def check_process_trace(tmp):
        f"missing: {sorted(children - pids)}")
     ok(len(pids) == len(children) + 1, f"{len(pids)} processes in the trace")
     ok("11 processes" in r.err.replace("\n       ", " "), "summary counts 11 processes", r.err)
+    inits = [e for e in rows if e[4] == "MUTEX_INIT"]
+    ok(inits and all(e[5][1:2] == ["pshared"] for e in inits),
+       "dump marks the process-shared mutex pshared", str(inits[:2]))
 
 
 def check_dump_options(tmp):
@@ -522,6 +525,14 @@ def check_dump_options(tmp):
     rows = dump(trace, "--kind", "mutex_*")
     ok(rows and all(e[4].startswith("MUTEX_") for e in rows), "--kind mutex_* keeps mutex events")
     ok(any(e[5] and e[5][0] == "gil" for e in rows), "the lock is named gil")
+    flags = {"recursive", "errorcheck", "adaptive", "pshared", "timed"}
+    ok(not any(flags & set(e[5]) for e in rows), "a default mutex shows no attributes")
+    rtrace = os.path.join(tmp, "rlock.trace")
+    rr = tangle("run", "-q", "-o", rtrace, "--", sample("noodle_fork_rlock"), "10", timeout=60)
+    ok(rr.status == 0, "noodle_fork_rlock exits 0", rr.err[-1000:])
+    rlock = [e for e in dump(rtrace, "--kind", "mutex_*") if e[5] and e[5][0] == "rlock"]
+    ok(rlock and all(e[5][1:2] == ["recursive"] for e in rlock),
+       "dump shows rlock's events as recursive", str(rlock[:2]))
     tid = rows[-1][2] if rows else 0
     only = dump(trace, "--thread", str(tid))
     ok(only and all(e[2] == tid for e in only), "--thread TID keeps that thread's events")
