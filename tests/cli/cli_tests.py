@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -541,6 +542,51 @@ def check_dump_options(tmp):
        "--stacks prints symbolised frames", r.out[:500])
     ok(re.search(r"MUTEX_ACQ\s+gil\s+.*\S+ gil_contention\.c:\d+$", r.out, re.M) is not None,
        "caller column: function file:line", r.out[:500])
+
+    check_early_detach(tmp)
+
+
+EARLY_DETACH = r"""
+#include <pthread.h>
+static void *idle(void *a) { return a; }
+int main(void)
+{
+    pthread_t a, b;
+    pthread_create(&a, NULL, idle, NULL);
+    pthread_detach(a);
+    pthread_create(&b, NULL, idle, NULL);
+    pthread_join(b, NULL);
+    return 0;
+}
+"""
+
+
+def check_early_detach(tmp):
+    """A detach or join of a thread that has not started yet names it T<n>,
+    as its THREAD_CREATE does. Whether the new thread runs first is up to the
+    scheduler (one CPU makes it rare): a few runs, the early ones checked."""
+    src, exe = os.path.join(tmp, "early.c"), os.path.join(tmp, "early")
+    with open(src, "w") as f:
+        f.write(EARLY_DETACH)
+    if run([os.environ.get("CC", "cc"), "-pthread", src, "-o", exe]).status != 0:
+        print("skip: no C compiler for the early-detach program")
+        return
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    early = 0
+    for i in range(8):
+        trace = os.path.join(tmp, f"early{i}.trace")
+        r = run([*pin, ARGS.tangle, "run", "-q", "-o", trace, "--", exe])
+        ok(r.status == 0, "early-detach program exits 0", r.err[-500:])
+        rows = dump(trace, "--kind", "THREAD_*,DETACH,JOIN_*")
+        ok(not any(e[4] in ("DETACH", "JOIN_REQ", "JOIN_DONE") and e[5][:1] == ["?"] for e in rows),
+           "no join or detach names its thread '?'", str(rows))
+        events = [e[4] for e in rows]
+        if "DETACH" in events and ("THREAD_START" not in events[2:] or
+                                   events.index("DETACH") < events.index("THREAD_START", 2)):
+            early += 1
+            detach = rows[events.index("DETACH")]
+            ok(detach[5][:1] == ["T1"], "a detach before the thread starts names it T1", str(detach))
+    print(f"note: {early} of 8 runs detached before the thread started")
 
 
 def check_stats(tmp):
