@@ -499,6 +499,24 @@ def check_semaphore_trace(tmp):
         most = max(most, holders)
     ok(acquired == 23, f"23 threads acquired sm ({acquired})")
     ok(1 <= most <= 5, f"never more than 5 holders of sm (most: {most})")
+    # stats: sm is a row of the lock table; its contended waits are the
+    # SEM_REQs dump shows; a semaphore has no hold time nor owner
+    s = tangle("stats", trace)
+    ok(s.status == 0, "stats on the semaphore trace exits 0", s.err)
+    m = re.search(r"^\s+sm\s+sem\s+([\d,]+)\s+([\d,]+)\s+(\S+(?: \S+)?)\s+\S+(?: \S+)?\s+-\s+-$",
+                  s.out, re.M)
+    ok(m is not None, "stats lists sm as a sem, MAX HOLD and CHANGES '-'", s.out[:1500])
+    if m:
+        reqs = sum(1 for e in rows if e[4] == "SEM_REQ" and e[5][:1] == ["sm"])
+        ok(int(m.group(1).replace(",", "")) == 23, f"stats: sm acquired 23 times ({m.group(1)})")
+        ok(int(m.group(2).replace(",", "")) == reqs,
+           f"stats: sm contended ({m.group(2)}) = its SEM_REQ events ({reqs})")
+        ok(reqs == 0 or m.group(3) != "0", f"stats: sm's waits add up ({m.group(3)})")
+    waiting = dict(re.findall(r"^\s+T\d+\s+\S+\s+(\d+)\s+(?:0|\S+ [mun]?s)\s+(0|\S+ [mun]?s)\s",
+                              s.out, re.M))
+    waiters = {str(e[2]) for e in rows if e[4] == "SEM_REQ" and e[5][:1] == ["sm"]}
+    ok(waiters and all(waiting.get(tid, "0") != "0" for tid in waiters),
+       f"the {len(waiters)} threads that waited for sm have waiting time", s.out[-1500:])
 
 
 def check_process_trace(tmp):
