@@ -284,6 +284,39 @@ static void print_threads(const struct tg_contention *c, struct tg_trace *t,
     }
 }
 
+static int cmp_names(const void *pa, const void *pb)
+{
+    const struct lock_row *a = pa, *b = pb;
+    int c = strcmp(a->name, b->name);
+    return c ? c : a->st->process < b->st->process ? -1 : a->st->process > b->st->process;
+}
+
+/* A name that more than one process uses (a global mutex before and after a
+ * fork, a process-shared lock) gets the pid of each row's process: "cm [pid
+ * 4711]". Names within one process stay as they are. False if out of memory. */
+static bool name_processes(struct lock_row *rows, size_t n, struct tg_trace *t)
+{
+    qsort(rows, n, sizeof *rows, cmp_names);
+    for (size_t i = 0, end; i < n; i = end) {
+        for (end = i + 1; end < n && !strcmp(rows[end].name, rows[i].name); end++)
+            ;
+        if (rows[end - 1].st->process == rows[i].st->process)
+            continue;
+        for (size_t k = i; k < end; k++) {
+            const struct tg_process_info *pi = tg_trace_process(t, rows[k].st->process);
+            char *named;
+            int len = pi ? asprintf(&named, "%s [pid %" PRIu32 "]", rows[k].name, pi->pid)
+                         : asprintf(&named, "%s [process %" PRIu32 "]", rows[k].name,
+                                    rows[k].st->process);
+            if (len < 0)
+                return false;
+            free(rows[k].name);
+            rows[k].name = named;
+        }
+    }
+    return true;
+}
+
 /* Everything is read: names, sorts and prints the tables. */
 static int print_tables(struct tg_contention *c, const struct sem_table *sems,
                         struct tg_trace *t, long top)
@@ -307,6 +340,11 @@ static int print_tables(struct tg_contention *c, const struct sem_table *sems,
             status = TG_STATUS_FAILED;
             goto out;
         }
+    }
+    if (!name_processes(rows, n, t)) {
+        tg_cli_error("out of memory");
+        status = TG_STATUS_FAILED;
+        goto out;
     }
     qsort(rows, n, sizeof *rows, cmp_locks);
     print_locks(rows, n, top);

@@ -519,6 +519,11 @@ def check_semaphore_trace(tmp):
        f"the {len(waiters)} threads that waited for sm have waiting time", s.out[-1500:])
 
 
+def lock_names(stats_out):
+    """The LOCK column of `tangle stats`' lock table."""
+    return re.findall(r"^  (.+?)\s+(?:mutex|rwlock|spinlock|sem)\s+[\d,]+\s", stats_out, re.M)
+
+
 def check_process_trace(tmp):
     """process_ticket: events from every forked process."""
     trace = os.path.join(tmp, "proc.trace")
@@ -532,6 +537,15 @@ def check_process_trace(tmp):
        f"missing: {sorted(children - pids)}")
     ok(len(pids) == len(children) + 1, f"{len(pids)} processes in the trace")
     ok("11 processes" in r.err.replace("\n       ", " "), "summary counts 11 processes", r.err)
+    # stats: the children's rows of one lock tell their processes apart
+    s = tangle("stats", trace)
+    ok(s.status == 0, "stats on the forking program's trace exits 0", s.err)
+    names = lock_names(s.out)
+    ok(len(names) >= 10 and len(set(names)) == len(names),
+       f"stats: {len(names)} lock rows, no name repeated", s.out[:3000])
+    tagged = [int(m) for n in names for m in re.findall(r" \[pid (\d+)\]$", n)]
+    ok(tagged and set(tagged) <= pids, f"stats: repeated names carry their pid ({len(tagged)})",
+       str(names))
     inits = [e for e in rows if e[4] == "MUTEX_INIT"]
     ok(inits and all(e[5][1:2] == ["pshared"] for e in inits),
        "dump marks the process-shared mutex pshared", str(inits[:2]))
@@ -624,6 +638,9 @@ def check_stats(tmp):
         reqs = sum(1 for e in dump(trace, "--kind", "MUTEX_REQ", allow_empty=True) if e[5] and e[5][0] == "gil")
         ok(contended == reqs, f"contended acquisitions ({contended}) = MUTEX_REQ events ({reqs})")
     ok(re.search(r"^Threads: 5$", s.out, re.M) is not None, "five threads in the thread table", s.out)
+    names = lock_names(s.out)
+    ok("gil" in names and not any("[pid" in n for n in names), "one process: lock names as they are",
+       s.out[:1500])
     for key in ("contended", "wait", "max-wait", "hold", "acquired", "changes", "name"):
         r = tangle("stats", "--sort", key, trace)
         ok(r.status == 0 and f"by {key}" in r.out, f"stats --sort={key}")
