@@ -141,9 +141,14 @@ static size_t read_cmdline(char *buf, size_t len)
     return got;
 }
 
+/* The executable's path. /proc/self is the main thread's entry, whose exe
+ * link is gone once main() has left through pthread_exit while other
+ * threads run on, so the calling thread's own entry is asked first. */
 static size_t self_exe(char *buf, size_t len)
 {
-    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    ssize_t n = readlink("/proc/thread-self/exe", buf, len - 1);
+    if (n <= 0)
+        n = readlink("/proc/self/exe", buf, len - 1);   /* before Linux 3.17 */
     n = n < 0 ? 0 : n;
     buf[n] = '\0';
     return (size_t)n;
@@ -290,7 +295,9 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     const char *name = info->dlpi_name ? info->dlpi_name : "";
     char path[PATH_MAX];
     if (name[0] == '\0') {
-        self_exe(path, sizeof path);   /* the main program */
+        if (self_exe(path, sizeof path) == 0)
+            return 0;                  /* the main program unnamed: readers take
+                                        * the newest record, "" would hide its name */
     } else if (strchr(name, '/') == NULL) {
         return 0;                      /* the vDSO: no file to read */
     } else if (name[0] != '/' && realpath(name, path) != NULL) {

@@ -3,8 +3,12 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -162,6 +166,36 @@ Test(process, last_thread_ends_the_process, .timeout = 60)
     cr_expect_eq(tr_count(&e, TG_EV_MUTEX_ACQ, ANY_OBJ), 200000);
     cr_expect_eq(tr_count(&e, TG_EV_THREAD_EXIT, ANY_OBJ), 2);
     cr_expect_eq(x, (long)e.n - 1);
+    TRACED_DONE();
+}
+
+/* Modules looked at again after main() left through pthread_exit (the
+ * worker loads one) still name the program: a module record with an empty
+ * path over the program's range, newer than the right one, used to leave
+ * every frame of the program without a name. */
+Test(process, module_map_names_the_program_after_main_exits)
+{
+    TRACED_RUN(0, "main_exits_then_loads");
+    uint64_t fn = tr_value(&r, "program_fn");
+    cr_assert_neq(fn, 0, "stdout: %s", r.out);
+    char program[PATH_MAX];
+    cr_assert_not_null(realpath(TRACEE, program));
+    const struct tg_module_info *mods;
+    size_t n = tg_trace_modules(e.t, 0, &mods);
+    size_t covering = 0;
+    bool libm = false;
+    for (size_t i = 0; i < n; i++) {
+        cr_expect_neq(mods[i].path[0], '\0', "module %zu at 0x%" PRIx64 " has no path",
+                      i, mods[i].base);
+        if (fn >= mods[i].lo && fn < mods[i].hi) {
+            covering++;
+            cr_expect_str_eq(mods[i].path, program, "module %zu over the program", i);
+        }
+        libm |= strstr(mods[i].path, "/libm.so") != NULL;
+    }
+    cr_expect_eq(covering, 1, "one module over the program's code");
+    cr_expect(libm, "the library loaded after main left is in the map");
+    cr_expect_eq(tr_count(&e, TG_EV_THREAD_EXIT, ANY_OBJ), 2);
     TRACED_DONE();
 }
 

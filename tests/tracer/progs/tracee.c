@@ -458,6 +458,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "fork_storm") == 0 && argc == 3) return mode_fork_storm(atoi(argv[2]));
     if (strcmp(mode, "main_exits_first") == 0 && argc == 3)
         return mode_main_exits_first(atol(argv[2]));
+    if (strcmp(mode, "main_exits_then_loads") == 0) return mode_main_exits_then_loads();
     fprintf(stderr, "tracee: unknown mode %s\n", mode);
     return 2;
 }

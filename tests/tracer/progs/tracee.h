@@ -33,6 +33,7 @@ int mode_kill(int pairs);
 int mode_many_locks(long pairs);
 int mode_stdout(void);
 int mode_main_exits_first(long pairs);
+int mode_main_exits_then_loads(void);
 int mode_signals(long pairs);
 int mode_fork_storm(int forks);
 int mode_vfork(void);

@@ -2,6 +2,9 @@
  * output, vfork, signal handlers, fork under load. */
 #include "tracee.h"
 
+#include <dlfcn.h>
+#include <sched.h>
+
 int mode_fork(void)
 {
     fflush(stdout);
@@ -189,6 +192,41 @@ int mode_main_exits_first(long pairs)
 {
     pthread_t th;
     CHECK(pthread_create(&th, NULL, busy_worker, (void *)pairs) == 0);
+    pthread_exit(NULL);
+}
+
+/* main leaves through pthread_exit; only then does the worker load a
+ * library (so tangle looks at the modules again) and take a lock from a
+ * call site of its own: the module map written now must still name the
+ * program, though /proc/self/exe went with the main thread. */
+static void *late_loader(void *arg)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)(intptr_t)arg);
+    for (;;) {                      /* until the main thread is a zombie */
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            break;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        char *p = strrchr(buf, ')');
+        if (p == NULL || p[2] == 'Z' || p[2] == 'X')
+            break;
+        sched_yield();
+    }
+    CHECK(dlopen("libm.so.6", RTLD_NOW) != NULL);
+    pthread_mutex_lock(&m);
+    pthread_mutex_unlock(&m);
+    return NULL;
+}
+
+int mode_main_exits_then_loads(void)
+{
+    printf("program_fn %p\n", (void *)late_loader);
+    fflush(stdout);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, late_loader, (void *)(intptr_t)getpid()) == 0);
     pthread_exit(NULL);
 }
 
