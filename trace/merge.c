@@ -190,6 +190,12 @@ static int read_header(struct tg_trace *t, uint32_t idx, struct tg_chunk_header 
  * while the mapping costs one page fault per chunk, then nothing. */
 #define PREADS_PER_CHUNK 8
 
+/* Whether nothing more will be written: a finished trace, or not followed. */
+static bool done_reading(const struct tg_trace *t)
+{
+    return !(t->flags & TG_OPEN_FOLLOW) || t->finished;
+}
+
 /* The chunk's `used` and `closed` now (follow mode), or as scanned. POLLS
  * counts the looks at it (NULL: always a copy). */
 static int chunk_state_polled(struct tg_trace *t, uint32_t idx, uint8_t *polls)
@@ -309,6 +315,13 @@ int tg_reader_scan(struct tg_trace *t)
             return rc;
         if (rc > 0) {
             t->truncated = true;   /* announced, but the file ends first */
+            /* Chunks are claimed in order, each by the record that did not
+             * fit in its stream's last one: the records of the missing
+             * chunks come after the last present chunk's first record (up
+             * to a claim's wait for the run-wide lock). Any stream may have
+             * lost some, even one that never shows up. */
+            if (i > 0 && done_reading(t) && ci[i - 1].tick_base < t->damage)
+                t->damage = ci[i - 1].tick_base;
             return 0;
         }
         if (c.magic != TG_CHUNK_MAGIC)
@@ -552,6 +565,18 @@ static uint64_t pending_bound(struct tg_trace *t, uint64_t now)
 
 /* ---- refresh: new chunks, newly published records, the follow bound ---- */
 
+/* Whether a stream that has run dry lost records to the file's end: its
+ * chunk is cut short, or its last chunk is closed (a successor was claimed)
+ * although its thread did not end. Once one has, the others' later records
+ * would be merged against a hole (a waiter whose wake-up is missing, a lock
+ * whose release is): the merge ends at that stream's last record. */
+static bool cut_off(const struct tg_trace *t, const struct rstream *s)
+{
+    if (s->quiet || s->chunks.n == 0)
+        return false;
+    return s->cut || t->cinfo[s->chunks.idx[s->chunks.n - 1]].closed;
+}
+
 int tg_reader_refresh(struct tg_trace *t)
 {
     if (t->err)
@@ -571,6 +596,8 @@ int tg_reader_refresh(struct tg_trace *t)
             return rc;
         if (rc > 0 && !s->in_heap && heap_push(t, s) < 0)
             return t->err ? t->err : TG_TRACE_EIO;
+        if (rc == 0 && t->truncated && done_reading(t) && cut_off(t, s) && s->last < t->damage)
+            t->damage = s->last;
         bool gone = rc == 0 && (!follow || (s->quiet && s->cur + 1 >= s->chunks.n
                    && chunk_state_polled(t, s->chunks.idx[s->cur], &s->polls) == 0
                    && t->cinfo[s->chunks.idx[s->cur]].closed));
@@ -590,7 +617,7 @@ int tg_reader_refresh(struct tg_trace *t)
             i++;
     }
     if (!follow) {
-        t->bound = UINT64_MAX;
+        t->bound = t->damage;
         return 0;
     }
     int rc = tg_reader_meta(t);   /* after the streams: stacks they name are in */
@@ -599,7 +626,7 @@ int tg_reader_refresh(struct tg_trace *t)
     uint64_t now;
     bool live = !t->finished && tg_reader_now_tick(t, &now);
     if (!live) {
-        t->bound = UINT64_MAX;
+        t->bound = t->damage;
         return 0;
     }
     if (t->clock == TG_CLOCK_TSC) {
@@ -853,6 +880,12 @@ static inline __attribute__((always_inline)) void advance(struct tg_trace *t, st
     }
 }
 
+static int truncated(struct tg_trace *t)
+{
+    return tg_reader_fail(t, TG_TRACE_ETRUNCATED,
+                          "truncated: the file ends inside what its header announces");
+}
+
 /* Everything but a run's record before its last: the end of a run, the
  * heap, refreshes. */
 static __attribute__((noinline)) int next_slow(struct tg_trace *t, struct tg_ev *ev)
@@ -876,13 +909,10 @@ static __attribute__((noinline)) int next_slow(struct tg_trace *t, struct tg_ev 
         if (rc < 0)
             return rc;
         if (t->nheap == 0) {
-            if (t->truncated && (!(t->flags & TG_OPEN_FOLLOW) || t->finished))
-                return tg_reader_fail(t, TG_TRACE_ETRUNCATED,
-                                      "truncated: the file ends inside what its header announces");
-            return 0;
+            return t->truncated && done_reading(t) ? truncated(t) : 0;
         }
         if (t->heap[0].key > t->bound)
-            return 0;
+            return t->bound == t->damage && done_reading(t) ? truncated(t) : 0;
     }
     struct rstream *s = t->by_thread[t->heap[0].thread];
     decode(t, s, ev);

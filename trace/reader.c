@@ -192,6 +192,7 @@ int tg_trace_open(const char *path, unsigned flags, struct tg_trace **out,
     }
     t->fd = -1;
     t->flags = flags;
+    t->damage = UINT64_MAX;
     int rc = open_file(t, path);
     if (rc == 0)
         rc = check_header(t);

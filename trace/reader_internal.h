@@ -132,6 +132,9 @@ struct tg_trace {
     const uint8_t *run_end;     /* in run_s's window: after the run */
     uint64_t run_last;          /* tick of the run's last record */
     uint64_t bound;             /* follow: ticks at or below it may be returned */
+    /* a truncated trace: the last tick of the earliest stream whose records
+     * the file's end cut off; nothing after it is returned (merge.c) */
+    uint64_t damage;
     /* follow: threads created whose stream has not appeared yet (merge.c) */
     struct pending_child { uint32_t thread; uint64_t tick; } *pending;
     uint32_t npending, cap_pending;

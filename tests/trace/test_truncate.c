@@ -1,6 +1,7 @@
 /* Truncation at every interesting size: inside the header, inside a chunk
  * header, inside a record. Each gives a clear error, or the events before
- * the cut followed by TG_TRACE_ETRUNCATED. */
+ * the damage (in time: what every stream still has) followed by
+ * TG_TRACE_ETRUNCATED. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +17,12 @@
 static char full[PATH_MAX], cut[PATH_MAX + 8];
 static uint8_t *image;
 static size_t image_size;
+static uint64_t first_tick;    /* thread K's record J has tick first_tick + 10 (2J + K + 1) */
+
+static uint64_t tick_of(uint32_t k, uint32_t j)
+{
+    return first_tick + 10u * (2u * (uint64_t)j + k + 1);
+}
 
 static void write_trace(void)
 {
@@ -26,7 +33,7 @@ static void write_trace(void)
     struct tg_stream s[2];
     tg_stream_init(&s[0], &w, w.first_thread);
     tg_stream_init(&s[1], &w, tg_writer_new_thread(&w));
-    uint64_t tick = tg_tick(w.clock);
+    uint64_t tick = first_tick = tg_tick(w.clock);
     for (uint32_t i = 0; i < PER_THREAD; i++)
         for (uint32_t k = 0; k < 2; k++)
             tg_stream_emit(&s[k], TG_EV_MUTEX_ACQ, 0, seq_obj(k, i), 0, tick += 10);
@@ -47,18 +54,25 @@ static const struct tg_chunk_header *chunk(uint32_t i)
 }
 
 /* Events each thread keeps when the file is cut at LEN, and whether the cut
- * removes anything published. */
+ * removes anything published. A cut trace is read up to its damage: the
+ * first chunk past the file's end was claimed after the last whole one's
+ * first record, and a stream that ran out without its thread ending (here:
+ * every stream, closed without THREAD_EXIT) may have lost records after
+ * its last one; nobody's records after the earliest of those are kept. */
 static void expected(size_t len, uint32_t keep[2], bool *lost)
 {
     const struct tg_file_header *h = (const void *)image;
     keep[0] = keep[1] = 0;
     *lost = false;
     bool cut_stream[2] = { false, false };
+    uint64_t damage = UINT64_MAX;
     for (uint32_t i = 0; i < h->chunks_used; i++) {
         const struct tg_chunk_header *c = chunk(i);
         size_t off = TG_HEADER_SIZE + (size_t)i * TG_CHUNK_SIZE;
         if (off + sizeof *c + c->used > len)
             *lost = true;
+        if (off + sizeof *c > len && i > 0 && damage == UINT64_MAX)
+            damage = chunk(i - 1)->tick_base;
         if (c->owner == TG_META_STREAM)
             continue;
         uint32_t k = c->owner & 1;   /* thread indices 0 and 1 */
@@ -71,6 +85,14 @@ static void expected(size_t len, uint32_t keep[2], bool *lost)
         if (avail < c->used)
             cut_stream[k] = true;
     }
+    if (!*lost)
+        return;
+    for (uint32_t k = 0; k < 2; k++)
+        if (keep[k] > 0 && tick_of(k, keep[k] - 1) < damage)
+            damage = tick_of(k, keep[k] - 1);
+    for (uint32_t k = 0; k < 2; k++)
+        while (keep[k] > 0 && tick_of(k, keep[k] - 1) > damage)
+            keep[k]--;
 }
 
 static void check_cut(size_t len)
