@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -112,13 +113,45 @@ uint64_t tg_run_now_ns(void)
 
 /* ---- the trace file ---- */
 
-static int create_file(const char *path)
+/* Creates or empties PATH and checks that the tracer can use it: a regular
+ * file that can be sized and mapped shared (not /dev/null, a fifo, a file
+ * of /proc), so that a path that can be opened but not traced into fails
+ * here, not after PROGRAM ran untraced. On failure says why in WHY. */
+static int create_file(const char *path, char *why, size_t len)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return -errno;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        snprintf(why, len, "%s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    long page = sysconf(_SC_PAGESIZE);
+    void *map = MAP_FAILED;
+    const char *failed = NULL;
+    if (fstat(fd, &st) != 0)
+        failed = "cannot stat it";
+    else if (!S_ISREG(st.st_mode))
+        failed = "not a regular file";
+    else if (ftruncate(fd, page) != 0)
+        failed = "cannot size it";
+    else if ((map = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0))
+             == MAP_FAILED)
+        failed = "cannot map it";
+    int err = errno;
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)page);
+    if (failed == NULL && ftruncate(fd, 0) != 0) {
+        failed = "cannot empty it";
+        err = errno;
+    }
     close(fd);
-    return 0;
+    if (failed == NULL)
+        return 0;
+    if (strcmp(failed, "not a regular file") == 0)
+        snprintf(why, len, "%s", failed);
+    else
+        snprintf(why, len, "%s: %s", failed, strerror(err));
+    return -1;
 }
 
 /* DIR/NAME (or NAME alone if DIR is NULL) into PATH; false if too long. */
@@ -133,20 +166,16 @@ static bool join_path(char *path, size_t len, const char *dir, const char *name)
  * name: exec'd images and programs that chdir open it again. */
 static int create_trace(const struct tg_run_options *o, char *path, size_t len)
 {
-    char name[NAME_MAX + 1], cwd[PATH_MAX];
+    char name[NAME_MAX + 1], cwd[PATH_MAX], why[256];
     bool have_cwd = getcwd(cwd, sizeof cwd) != NULL;
-    int err;
 
     if (o->trace_path) {
         if (!join_path(path, len, o->trace_path[0] == '/' || !have_cwd ? NULL : cwd, o->trace_path))
-            err = -ENAMETOOLONG;
-        else
-            err = create_file(path);
-        if (err < 0) {
-            tg_cli_error("cannot create trace %s: %s", o->trace_path, strerror(-err));
-            return -1;
-        }
-        return 0;
+            snprintf(why, sizeof why, "%s", strerror(ENAMETOOLONG));
+        else if (create_file(path, why, sizeof why) == 0)
+            return 0;
+        tg_cli_error("cannot create trace %s: %s", o->trace_path, why);
+        return -1;
     }
 
     /* default: tangle-PROG-PID.trace where the user is, like perf.data or a
@@ -154,18 +183,17 @@ static int create_trace(const struct tg_run_options *o, char *path, size_t len)
     const char *base = strrchr(o->argv[0], '/');
     base = base ? base + 1 : o->argv[0];
     snprintf(name, sizeof name, "tangle-%.200s-%d.trace", base, (int)getpid());
-    if (have_cwd && join_path(path, len, cwd, name) && create_file(path) == 0)
+    if (have_cwd && join_path(path, len, cwd, name) && create_file(path, why, sizeof why) == 0)
         return 0;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
         tmp = "/tmp";
-    err = join_path(path, len, tmp, name) ? create_file(path) : -ENAMETOOLONG;
-    if (err < 0) {
-        tg_cli_error("cannot create trace %s/%s: %s (choose a place with -o)", tmp, name,
-                     strerror(-err));
-        return -1;
-    }
-    return 0;
+    if (!join_path(path, len, tmp, name))
+        snprintf(why, sizeof why, "%s", strerror(ENAMETOOLONG));
+    else if (create_file(path, why, sizeof why) == 0)
+        return 0;
+    tg_cli_error("cannot create trace %s/%s: %s (choose a place with -o)", tmp, name, why);
+    return -1;
 }
 
 /* ---- options ---- */

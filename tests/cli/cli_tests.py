@@ -275,6 +275,12 @@ def check_unwritable_output(tmp):
     ok(r.status == 125, "unwritable -o: 125", r.err)
     one_error_line(r, "unwritable -o", "no-such-dir")
     ok(not os.path.exists(marker), "unwritable -o: the program was not started")
+    # paths that open but cannot hold a mapped trace: refused before PROGRAM runs
+    for path, why in (("/dev/null", "not a regular file"), ("/proc/version", "cannot")):
+        r = tangle("run", "-o", path, "--", "/bin/sh", "-c", f"touch {marker}")
+        ok(r.status == 125, f"-o {path}: 125", r.err)
+        one_error_line(r, f"-o {path}", why)
+        ok(not os.path.exists(marker), f"-o {path}: the program was not started")
 
 
 def check_default_trace_name(tmp):
