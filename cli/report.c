@@ -161,13 +161,15 @@ static void on_finding(void *ctx, const struct tg_finding *f)
     tg_report_finding(ctx, f);
 }
 
-static void summary_line(struct tg_report *r, const char *path, bool quiet)
+/* The last line: the findings by kind, or that there are none. After a
+ * read error with nothing found the error line says it all: one line. */
+static void summary_line(struct tg_report *r, const char *path, bool quiet, bool read_failed)
 {
     const struct tg_finding **fs;
     long n = rp_final_findings(r, &fs);
     unsigned per[TG_FIND_KIND_COUNT] = { 0 };
 
-    if (quiet || n < 0) {
+    if (quiet || n < 0 || (n == 0 && read_failed)) {
         if (n >= 0)
             free(fs);
         return;
@@ -245,7 +247,7 @@ int tg_cmd_report(int argc, char **argv)
     tg_analysis_finish(an);
 
     int failing = tg_report_finish(r, 0);
-    summary_line(r, a.trace, a.quiet);
+    summary_line(r, a.trace, a.quiet, got < 0);
     if (failing < 0)
         status = TG_STATUS_FAILED;
     else if (failing > 0)

@@ -83,11 +83,13 @@ int tg_run_session_begin(struct tg_run *r)
     return 0;
 }
 
+/* Locks as `tangle stats` lists them: semaphores too. */
 static bool is_lock_event(unsigned kind)
 {
     return (kind >= TG_EV_MUTEX_INIT && kind <= TG_EV_MUTEX_REL) ||
            (kind >= TG_EV_RW_INIT && kind <= TG_EV_RW_REL) ||
-           (kind >= TG_EV_SPIN_INIT && kind <= TG_EV_SPIN_REL);
+           (kind >= TG_EV_SPIN_INIT && kind <= TG_EV_SPIN_REL) ||
+           (kind >= TG_EV_SEM_INIT && kind <= TG_EV_SEM_POST);
 }
 
 void tg_run_session_event(struct tg_run *r, const struct tg_ev *ev)

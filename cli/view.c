@@ -284,10 +284,12 @@ static void trace_warning(struct view *v, int err, char *buf, size_t len)
 {
     struct tg_trace_summary s;
     tg_trace_summary(v->trace, &s);
+    /* the reader's detail names the kind itself ("truncated: ...") */
     const char *detail = tg_trace_error(v->trace);
-    snprintf(buf, len, "%s after %" PRIu64 " events%s%s: showing what was readable",
-             err == TG_TRACE_ETRUNCATED ? "trace truncated" : "trace corrupt", s.events,
-             detail ? ": " : "", detail ? detail : "");
+    if (detail == NULL)
+        detail = err == TG_TRACE_ETRUNCATED ? "trace truncated" : "trace corrupt";
+    snprintf(buf, len, "%s (after %" PRIu64 " events): showing what was readable", detail,
+             s.events);
 }
 
 static int run_view(struct view *v, const char *title, bool no_color)

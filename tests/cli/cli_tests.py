@@ -691,7 +691,7 @@ def check_bad_traces(tmp):
         path = os.path.join(tmp, what + ".trace")
         with open(path, "wb") as f:
             f.write(content)
-        for cmd in ("dump", "stats"):
+        for cmd in ("dump", "stats", "report"):
             r = tangle(cmd, path)
             ok(r.status == 1, f"{cmd} on a {what} trace exits 1", f"status {r.status} {r.err[-300:]}")
             one_error_line(r, f"{cmd} on a {what} trace", kind)
