@@ -86,7 +86,8 @@ struct rstack {
 struct pthread_ent {            /* (process, pthread) -> thread, latest start */
     uint64_t pthread;
     uint32_t process;
-    uint32_t thread;            /* TG_NO_THREAD = empty slot */
+    uint32_t thread;            /* latest started with it, or TG_NO_THREAD */
+    uint32_t created;           /* created with it, not started yet, or TG_NO_THREAD */
 };
 
 struct tg_trace {
@@ -153,6 +154,8 @@ struct tg_trace {
     uint64_t mod_gen;           /* bumped by every module recorded */
     struct pthread_ent *pmap;
     uint32_t pmap_cap, pmap_n;
+    const char **early_names;   /* by thread index: named before it started */
+    uint32_t early_names_cap;
     struct arena_block *arena;
 
     /* state and counters */

@@ -215,37 +215,66 @@ static uint64_t phash(uint32_t process, uint64_t pthread)
     return h ^ (h >> 29);
 }
 
+static bool empty(const struct pthread_ent *e)
+{
+    return e->thread == TG_NO_THREAD && e->created == TG_NO_THREAD;
+}
+
 static struct pthread_ent *pmap_slot(struct tg_trace *t, uint32_t process, uint64_t pthread)
 {
     uint32_t mask = t->pmap_cap - 1;
     for (uint32_t i = (uint32_t)phash(process, pthread) & mask;; i = (i + 1) & mask) {
         struct pthread_ent *e = &t->pmap[i];
-        if (e->thread == TG_NO_THREAD || (e->process == process && e->pthread == pthread))
+        if (empty(e) || (e->process == process && e->pthread == pthread))
             return e;
     }
 }
 
-static void pmap_put(struct tg_trace *t, uint32_t process, uint64_t pthread, uint32_t thread)
+/* The entry of (PROCESS, PTHREAD), made if need be; NULL without memory. */
+static struct pthread_ent *pmap_entry(struct tg_trace *t, uint32_t process, uint64_t pthread)
 {
     if (2 * (t->pmap_n + 1) > t->pmap_cap) {
         uint32_t cap = t->pmap_cap ? t->pmap_cap * 2 : 64;
         struct pthread_ent *old = t->pmap, *map = malloc(cap * sizeof *map);
         if (map == NULL)
-            return;               /* lookups by pthread_t degrade, nothing else */
+            return NULL;          /* lookups by pthread_t degrade, nothing else */
         for (uint32_t i = 0; i < cap; i++)
-            map[i].thread = TG_NO_THREAD;
+            map[i].thread = map[i].created = TG_NO_THREAD;
         uint32_t old_cap = t->pmap_cap;
         t->pmap = map;
         t->pmap_cap = cap;
         for (uint32_t i = 0; i < old_cap; i++)
-            if (old[i].thread != TG_NO_THREAD)
+            if (!empty(&old[i]))
                 *pmap_slot(t, old[i].process, old[i].pthread) = old[i];
         free(old);
     }
     struct pthread_ent *e = pmap_slot(t, process, pthread);
-    if (e->thread == TG_NO_THREAD)
+    if (empty(e)) {
         t->pmap_n++;
-    *e = (struct pthread_ent){ pthread, process, thread };   /* reuse: latest wins */
+        *e = (struct pthread_ent){ pthread, process, TG_NO_THREAD, TG_NO_THREAD };
+    }
+    return e;
+}
+
+/* THREAD_START: the thread holds PTHREAD now (reuse: latest wins), and no
+ * thread created earlier with it is still to start. */
+static void pmap_started(struct tg_trace *t, uint32_t process, uint64_t pthread, uint32_t thread)
+{
+    struct pthread_ent *e = pmap_entry(t, process, pthread);
+    if (e) {
+        e->thread = thread;
+        e->created = TG_NO_THREAD;
+    }
+}
+
+/* THREAD_CREATE: its creator may name the child before the child's own
+ * THREAD_START (time order often puts it later). `thread` keeps the last
+ * started holder of PTHREAD, for joins of it read meanwhile. */
+static void pmap_created(struct tg_trace *t, uint32_t process, uint64_t pthread, uint32_t thread)
+{
+    struct pthread_ent *e = pmap_entry(t, process, pthread);
+    if (e)
+        e->created = thread;
 }
 
 const struct tg_thread_info *tg_trace_thread(struct tg_trace *t, uint32_t index)
@@ -260,6 +289,38 @@ const struct tg_thread_info *tg_trace_thread_by_pthread(struct tg_trace *t, uint
         return NULL;
     const struct pthread_ent *e = pmap_slot(t, process, pthread);
     return e->thread == TG_NO_THREAD ? NULL : tg_trace_thread(t, e->thread);
+}
+
+/* The index of the thread THREAD_NAME EV renames: OBJ's holder in the
+ * caller's process (a thread created with it and not started yet comes
+ * first: its pthread_t is a reused one), or the caller for OBJ 0. */
+static uint32_t name_target(struct tg_trace *t, const struct rstream *s, const struct tg_ev *ev)
+{
+    if (ev->obj == 0)
+        return s->thread;
+    if (t->pmap_cap == 0)
+        return TG_NO_THREAD;
+    const struct pthread_ent *e = pmap_slot(t, s->process, ev->obj);
+    return e->created != TG_NO_THREAD ? e->created : e->thread;
+}
+
+static void rename_thread(struct tg_trace *t, const struct rstream *s, const struct tg_ev *ev)
+{
+    uint32_t target = name_target(t, s, ev);
+    if (target >= TG_MAX_THREADS || ev->str == NULL)
+        return;                   /* unknown (or a corrupt index) */
+    char *name = tg_reader_strdup(t, ev->str, strlen(ev->str));
+    struct tg_thread_info *ti = target < t->nthreads_cap ? t->threads[target] : NULL;
+    if (ti) {
+        ti->name = name;
+        return;
+    }
+    /* not started yet: the name waits for its first record */
+    const char **early = tg_grow(t->early_names, &t->early_names_cap, target + 1, sizeof *early);
+    if (early == NULL)
+        return;
+    t->early_names = early;
+    early[target] = name;
 }
 
 static struct tg_thread_info *new_thread(struct tg_trace *t, const struct rstream *s, uint64_t ts)
@@ -277,6 +338,8 @@ static struct tg_thread_info *new_thread(struct tg_trace *t, const struct rstrea
         i->process = s->process;
         i->parent = TG_NO_THREAD;
         i->start_ts = ts;
+        if (s->thread < t->early_names_cap)
+            i->name = t->early_names[s->thread];
         th[s->thread] = i;
         t->nthreads++;
     }
@@ -319,20 +382,16 @@ void tg_reader_on_event(struct tg_trace *t, struct rstream *s, const struct tg_e
         self->create_stack = ev->stack;
         self->start_ts = ev->ts;
         self->end_ts = 0;
-        pmap_put(t, s->process, ev->obj, s->thread);
+        pmap_started(t, s->process, ev->obj, s->thread);
         break;
     case TG_EV_THREAD_EXIT:
         if (self)
             self->end_ts = ev->ts;
         s->quiet = true;
         break;
-    case TG_EV_THREAD_NAME: {
-        const struct tg_thread_info *target = ev->obj
-            ? tg_trace_thread_by_pthread(t, s->process, ev->obj) : self;
-        if (target && ev->str)
-            ((struct tg_thread_info *)target)->name = tg_reader_strdup(t, ev->str, strlen(ev->str));
+    case TG_EV_THREAD_NAME:
+        rename_thread(t, s, ev);
         break;
-    }
     case TG_EV_PROCESS_EXIT:
         process_exit(t, s, ev);
         break;
@@ -340,7 +399,10 @@ void tg_reader_on_event(struct tg_trace *t, struct rstream *s, const struct tg_e
         t->lost += ev->p0;
         break;
     case TG_EV_THREAD_CREATE:
-        if (ev->result == TG_OK && (t->flags & TG_OPEN_FOLLOW))
+        if (ev->result != TG_OK)
+            break;
+        pmap_created(t, s->process, ev->obj, (uint32_t)ev->p0);
+        if (t->flags & TG_OPEN_FOLLOW)
             tg_reader_child_created(t, (uint32_t)ev->p0, s->head);
         break;
     default:
@@ -360,6 +422,7 @@ void tg_reader_free_tables(struct tg_trace *t)
     free(t->threads);
     free(t->stacks);
     free(t->pmap);
+    free(t->early_names);
     while (t->arena) {
         struct arena_block *next = t->arena->next;
         free(t->arena);

@@ -464,8 +464,11 @@ int tg_tui_model_add(struct tg_tui_model *m, const struct tg_ev *ev)
     case TG_EV_THREAD_NAME: {
         uint32_t to = tg_obj_lookup(m, TG_TUI_OBJ_THREAD, ev->process, ev->obj, false);
         size_t lane = to != TG_TUI_NONE && m->obj[to]->pub.target_lane != TG_TUI_NONE
-                      ? m->obj[to]->pub.target_lane : t->lane;
-        if (ev->str != NULL)
+                      ? m->obj[to]->pub.target_lane
+                      : ev->obj == 0 || ev->obj == t->pub.pthread ? t->lane : TG_TUI_NONE;
+        /* TG_TUI_NONE: named before its THREAD_START; the reader's
+         * tg_thread_info carries the name to its lane (tui/names.c) */
+        if (ev->str != NULL && lane != TG_TUI_NONE)
             tg_tui_model_set_thread_name(m, lane, ev->str);
         break;
     }

@@ -344,3 +344,60 @@ Test(roundtrip, many_streams_largest_payloads)
     tg_trace_close(t);
     unlink(path);
 }
+
+/* The creator names its child before the child's THREAD_START (the usual
+ * time order when main renames a thread it just created): the name waits
+ * for the child. Meanwhile X, a reused pthread_t, still names its previous
+ * holder for a join read in between. */
+Test(roundtrip, thread_named_before_it_starts)
+{
+    char path[PATH_MAX];
+    tmp_trace_path(path, sizeof path);
+    static struct tg_writer w;
+    cr_assert_eq(tg_writer_open(&w, path, "early", "early"), 0);
+    struct tg_stream m, a, b, c;
+    tg_stream_init(&m, &w, w.first_thread);
+    tg_stream_init(&a, &w, tg_writer_new_thread(&w));
+    tg_stream_init(&c, &w, tg_writer_new_thread(&w));
+    tg_stream_init(&b, &w, tg_writer_new_thread(&w));
+    const uint64_t X = 0x7f00deadb000ull, MAIN = 0x7f0000000100ull, C = 0x7f00cccc0000ull;
+    uint64_t tick = tg_tick(w.clock);
+    tg_stream_emit1(&m, TG_EV_THREAD_START, 0, MAIN, 0, tick += 10,
+                    1 | (uint64_t)TG_NO_THREAD << 32, 0);
+    tg_stream_emit1(&a, TG_EV_THREAD_START, 0, X, 0, tick += 10, 2 | (uint64_t)m.owner << 32, 0x1111);
+    tg_stream_emit1(&c, TG_EV_THREAD_START, 0, C, 0, tick += 10, 4 | (uint64_t)m.owner << 32, 0x3333);
+    tg_stream_emit(&a, TG_EV_THREAD_EXIT, 0, 0, 0, tick += 10);
+    tg_stream_emit1(&m, TG_EV_THREAD_CREATE, 0, X, 0, tick += 10, b.owner, 0x2222);
+    tg_stream_emit(&c, TG_EV_JOIN_DONE, 0, X, 0, tick += 10);
+    tg_stream_emit_var(&m, TG_EV_THREAD_NAME, X, 0, tick += 10, "renamed-by-main", 16);
+    tg_stream_emit1(&b, TG_EV_THREAD_START, 0, X, 0, tick += 10, 3 | (uint64_t)m.owner << 32, 0x2222);
+    tg_stream_close(&m);
+    tg_stream_close(&a);
+    tg_stream_close(&b);
+    tg_stream_close(&c);
+    tg_writer_finish(&w, 0);
+
+    struct tg_trace *t;
+    cr_assert_eq(tg_trace_open(path, 0, &t, NULL, 0), 0);
+    struct tg_ev ev;
+    const struct tg_thread_info *seen_at_join = NULL;
+    bool named = false;
+    while (tg_trace_next(t, &ev) == 1) {
+        if (ev.kind == TG_EV_JOIN_DONE)
+            seen_at_join = tg_trace_thread_by_pthread(t, 0, ev.obj);
+        if (ev.kind == TG_EV_THREAD_NAME) {
+            cr_assert_null(tg_trace_thread(t, b.owner), "named before it started");
+            named = true;
+        }
+    }
+    cr_assert(named);
+    cr_assert_not_null(seen_at_join);
+    cr_expect_eq(seen_at_join->index, a.owner, "a join read after the create is of the old holder");
+    const struct tg_thread_info *child = tg_trace_thread(t, b.owner);
+    cr_assert_not_null(child);
+    cr_expect_str_eq(child->name, "renamed-by-main");
+    cr_expect_eq(tg_trace_thread_by_pthread(t, 0, X), child);
+    cr_expect_null(tg_trace_thread(t, m.owner)->name, "the caller keeps its own name");
+    cr_expect_null(tg_trace_thread(t, a.owner)->name, "the previous holder is not renamed");
+    tg_trace_close(t);
+}

@@ -84,3 +84,22 @@ Test(threads, names_reach_the_trace)
     cr_expect_eq(found, 2);
     TRACED_DONE();
 }
+
+/* pthread_setname_np on another thread names that thread, also when the
+ * call comes (in time order) before the named thread's first record. */
+Test(threads, naming_another_thread_names_it)
+{
+    TRACED_RUN(0, "name_other");
+    long c = tr_find(&e, 0, TG_EV_THREAD_CREATE, ANY_OBJ);
+    cr_assert_geq(c, 0);
+    uint32_t main_t = e.v[c].thread, child = (uint32_t)e.v[c].p0;
+    long n = tr_find(&e, 0, TG_EV_THREAD_NAME, e.v[c].obj);
+    cr_assert_geq(n, 0);
+    cr_expect_eq(e.v[n].thread, main_t, "recorded by its caller");
+    cr_expect_str_eq(e.v[n].str, "renamed-by-main");
+    const struct tg_thread_info *ti = tg_trace_thread(e.t, child);
+    cr_assert_not_null(ti);
+    cr_expect_str_eq(ti->name, "renamed-by-main");
+    cr_expect_null(tg_trace_thread(e.t, main_t)->name, "the caller keeps its own name");
+    TRACED_DONE();
+}

@@ -298,6 +298,12 @@ Test(model, names_from_events_and_callers)
     cr_expect_str_eq(tg_tui_model_thread(m, tg_tui_model_thread_lane(m, 3))->name, "worker",
                      "pthread_setname_np on another thread names that thread");
     cr_expect_null(tg_tui_model_thread(m, tg_tui_model_thread_lane(m, 0))->name);
+    /* a thread created but not started yet: its caller keeps its own name */
+    e.obj = 0x1005;
+    e.str = "not-started";
+    cr_assert_eq(tg_tui_model_add(m, &e), 0);
+    cr_expect_null(tg_tui_model_thread(m, tg_tui_model_thread_lane(m, 0))->name,
+                   "naming a thread before it starts does not name the caller");
     ev(m, 3, 0, TG_EV_MUTEX_ACQ, A);
     uint32_t id = tg_tui_model_find_object(m, 0, A);
     cr_assert_eq(tg_tui_model_set_object_name(m, id, "mutexA"), 0);

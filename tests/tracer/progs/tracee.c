@@ -6,6 +6,8 @@
  */
 #include "tracee.h"
 
+#include <sched.h>
+
 pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- helpers ---- */
@@ -326,6 +328,32 @@ static int mode_names(void)
     return 0;
 }
 
+/* main names a thread it created, before that thread has run: main's
+ * THREAD_NAME comes before the thread's THREAD_START in time order. */
+static pthread_barrier_t named_gate;
+
+static void *routine_alpha(void *arg)
+{
+    pthread_barrier_wait(&named_gate);
+    return arg;
+}
+
+static int mode_name_other(void)
+{
+    /* on main's CPU the child seldom runs before main's next call */
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    (void)sched_setaffinity(0, sizeof one, &one);
+    pthread_t th;
+    CHECK(pthread_barrier_init(&named_gate, NULL, 2) == 0);
+    CHECK(pthread_create(&th, NULL, routine_alpha, NULL) == 0);
+    CHECK(pthread_setname_np(th, "renamed-by-main") == 0);
+    pthread_barrier_wait(&named_gate);
+    CHECK(pthread_join(th, NULL) == 0);
+    return 0;
+}
+
 static void *returns(void *arg)
 {
     (void)arg;
@@ -442,6 +470,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "once") == 0) return mode_once();
     if (strcmp(mode, "sleep") == 0) return mode_sleep();
     if (strcmp(mode, "names") == 0) return mode_names();
+    if (strcmp(mode, "name_other") == 0) return mode_name_other();
     if (strcmp(mode, "threads") == 0) return mode_threads();
     if (strcmp(mode, "stacks") == 0) return mode_stacks();
     if (strcmp(mode, "many_sites") == 0) return mode_many_sites();
