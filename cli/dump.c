@@ -205,6 +205,11 @@ static void describe_object(struct dump *d, const struct tg_ev *ev, char *buf, s
             snprintf(buf, len, "status %d%s", (st >> 8) & 0xff, how);
         return;
     }
+    case TG_EV_EXEC_FAIL: {
+        const char *name = strerrorname_np((int)ev->p0);
+        snprintf(buf, len, "%s: exec failed, the process goes on", name ? name : "error");
+        return;
+    }
     case TG_EV_WATCH_ACCESS:
         snprintf(buf, len, "%s %s %u", tg_names_object(d->names, ev->process, ev->obj),
                  ev->arg & TG_ACCESS_WRITE ? "write" : "read", ev->arg & 0x7fu);

@@ -27,6 +27,7 @@ struct thstate {
     uint64_t wait_start, sleep_start, last_ts;
     uint32_t wait_lock;         /* lock index of a pending lock request, NONE */
     bool     waiting, sleeping, ended;
+    bool     exec_ended;        /* by its process's exec, which may fail (EXEC_FAIL) */
 };
 
 struct tg_contention {
@@ -254,9 +255,22 @@ int tg_contention_feed(struct tg_contention *c, const struct tg_ev *ev)
         thread_end(c, t, ev->ts);
         break;
     case TG_EV_PROCESS_EXIT:
-        for (uint32_t i = 0; i < c->nthreads; i++)
-            if (c->threads[i].process == ev->process)
-                thread_end(c, &c->th[c->threads[i].thread], ev->ts);
+        for (uint32_t i = 0; i < c->nthreads; i++) {
+            struct thstate *o = &c->th[c->threads[i].thread];
+            if (c->threads[i].process != ev->process || o->ended)
+                continue;
+            thread_end(c, o, ev->ts);
+            o->exec_ended = ev->p1 == TG_EXIT_EXEC;
+        }
+        break;
+    case TG_EV_EXEC_FAIL:           /* the exec's exit is void: its threads go on */
+        for (uint32_t i = 0; i < c->nthreads; i++) {
+            struct thstate *o = &c->th[c->threads[i].thread];
+            if (c->threads[i].process == ev->process && o->exec_ended) {
+                o->ended = o->exec_ended = false;
+                c->threads[i].end_ts = 0;
+            }
+        }
         break;
     case TG_EV_MUTEX_INIT: case TG_EV_RW_INIT: case TG_EV_SPIN_INIT:
         if (ev->result == TG_OK && (l = lock_of(c, ev, kind, true)) == NONE)

@@ -37,8 +37,9 @@ enum tg_feature {
     TG_FEAT_STACKS    = 1u << 1,  /* stack ids refer to STACK meta records */
     TG_FEAT_RACES     = 1u << 2,  /* RACE / SYNC_* events may appear */
     TG_FEAT_WATCH     = 1u << 3,  /* WATCH_ACCESS events may appear */
+    TG_FEAT_EXEC_FAIL = 1u << 4,  /* EXEC_FAIL events may appear */
 };
-#define TG_FEATURES_KNOWN 0xfu
+#define TG_FEATURES_KNOWN 0x1fu
 
 enum tg_clock {
     TG_CLOCK_MONOTONIC = 0,       /* ticks are CLOCK_MONOTONIC nanoseconds */
@@ -211,7 +212,8 @@ enum tg_result {
 enum tg_exit_how {
     TG_EXIT_NORMAL = 0,           /* exit() or return from main */
     TG_EXIT_UNDERSCORE = 1,       /* _exit / _Exit */
-    TG_EXIT_EXEC = 2,             /* image replaced by exec (a new process record follows) */
+    TG_EXIT_EXEC = 2,             /* image replaced by exec (a new process record follows),
+                                     unless an EXEC_FAIL from the same thread voids it */
 };
 
 /* ---- the meta stream ----

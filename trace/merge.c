@@ -661,6 +661,7 @@ enum { KF_LOCK = 1, KF_MUTEX = 2 };
 static const bool table_kind[TG_EV_COUNT] = {
     [TG_EV_THREAD_START] = true, [TG_EV_THREAD_EXIT] = true, [TG_EV_THREAD_NAME] = true,
     [TG_EV_PROCESS_EXIT] = true, [TG_EV_LOST] = true, [TG_EV_THREAD_CREATE] = true,
+    [TG_EV_EXEC_FAIL] = true,
 };
 
 /* How `arg` decodes: a tg_lockarg for every kind but three. */

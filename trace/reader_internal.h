@@ -42,6 +42,7 @@ struct rstream {
     bool in_heap;
     bool listed;                /* in tg_trace.active */
     bool quiet;                 /* its thread or process ended: not a frontier */
+    bool thread_exited;         /* THREAD_EXIT read: an EXEC_FAIL does not revive it */
     bool cut;                   /* its current chunk is cut short by the file's end */
     bool started;               /* a first record was returned */
     uint8_t polls;              /* header reads of the current chunk (merge.c) */
@@ -71,6 +72,8 @@ struct heap_ent {               /* the stream is by_thread[thread] */
 
 struct rprocess {
     struct tg_process_info info;
+    uint64_t exec_exit_ts;      /* its PROCESS_EXIT (exec), until an EXEC_FAIL voids it */
+    bool exec_exit;
     struct tg_module_info *mods;   /* its own modules */
     size_t nmods, cap;
     struct tg_module_info *view;   /* own + inherited, as last returned */

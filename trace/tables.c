@@ -352,6 +352,8 @@ static void process_exit(struct tg_trace *t, const struct rstream *s, const stru
     if (p) {
         p->info.exited = true;
         p->info.exit_status = (int32_t)ev->p0;
+        p->exec_exit = ev->p1 == TG_EXIT_EXEC;
+        p->exec_exit_ts = ev->ts;
     }
     for (uint32_t i = 0; i < t->nthreads_cap; i++) {
         struct tg_thread_info *th = t->threads[i];
@@ -361,6 +363,28 @@ static void process_exit(struct tg_trace *t, const struct rstream *s, const stru
     for (uint32_t i = 0; i < t->nactive; i++)
         if (t->active[i]->process == s->process)
             t->active[i]->quiet = true;   /* the image is gone: no frontier */
+}
+
+/* EXEC_FAIL: the exec that PROCESS_EXIT (exec) announced failed, the
+ * process goes on: what that exit ended lives again. */
+static void exec_failed(struct tg_trace *t, const struct rstream *s)
+{
+    struct rprocess *p = process(t, s->process);
+    if (p == NULL || !p->info.exited || !p->exec_exit)
+        return;
+    p->info.exited = false;
+    p->info.exit_status = 0;
+    p->exec_exit = false;
+    for (uint32_t i = 0; i < t->nthreads_cap; i++) {
+        struct tg_thread_info *th = t->threads[i];
+        struct rstream *ts = i < t->nby_thread ? t->by_thread[i] : NULL;
+        if (th && th->process == s->process && th->end_ts == p->exec_exit_ts
+            && !(ts && ts->thread_exited))
+            th->end_ts = 0;
+    }
+    for (uint32_t i = 0; i < t->nactive; i++)
+        if (t->active[i]->process == s->process && !t->active[i]->thread_exited)
+            t->active[i]->quiet = false;
 }
 
 void tg_reader_on_event(struct tg_trace *t, struct rstream *s, const struct tg_ev *ev)
@@ -388,12 +412,16 @@ void tg_reader_on_event(struct tg_trace *t, struct rstream *s, const struct tg_e
         if (self)
             self->end_ts = ev->ts;
         s->quiet = true;
+        s->thread_exited = true;
         break;
     case TG_EV_THREAD_NAME:
         rename_thread(t, s, ev);
         break;
     case TG_EV_PROCESS_EXIT:
         process_exit(t, s, ev);
+        break;
+    case TG_EV_EXEC_FAIL:
+        exec_failed(t, s);
         break;
     case TG_EV_LOST:
         t->lost += ev->p0;

@@ -7,10 +7,12 @@
  * the reserved index and starts a fresh stream for its one thread; the
  * parent records FORK with the child's pid and index.
  *
- * exec: the image records PROCESS_EXIT (how = exec); the new image, which
- * keeps the environment and so LD_PRELOAD and TANGLE_TRACE, opens the same
- * trace as a new process. A vfork child shares our memory: it records
- * nothing (tg_process_exit checks the pid).
+ * exec: the image records PROCESS_EXIT (how = exec) before the call, as a
+ * successful exec never returns; the new image, which keeps the environment
+ * and so LD_PRELOAD and TANGLE_TRACE, opens the same trace as a new process.
+ * An exec that returns failed: EXEC_FAIL (errno) voids that exit and the
+ * image goes on. A vfork child shares our memory: it records nothing (the
+ * pid differs from ours).
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -80,41 +82,62 @@ TG_EXPORT void _Exit(int status)
         syscall(SYS_exit_group, status);
 }
 
-/* If the exec fails the image goes on, with a PROCESS_EXIT (exec) behind
- * it; a reader takes the last PROCESS_EXIT of a process as its end. */
+/* The exit is written before the call: an image that is replaced by an
+ * untraced one (its environment drops LD_PRELOAD, a static or setuid
+ * program) or killed during the exec still ends in the trace. */
 static void exec_begin(void)
 {
     tg_process_exit(0, TG_EXIT_EXEC);
 }
 
+/* The exec returned R: it failed, and the image goes on. */
+static int exec_failed(int r)
+{
+    int err = errno;
+    if (__atomic_load_n(&tg_g.state, __ATOMIC_ACQUIRE) != TG_RUN_TRACING || getpid() != tg_g.pid)
+        return r;                 /* untraced, or a vfork child: exec_begin wrote nothing */
+    struct tg_thread *t = &tg_self;
+    if (!(t->state == TG_T_LAST && !t->busy))
+        t = tg_enter();           /* as tg_process_exit finds the thread */
+    if (t != NULL) {
+        tg_busy(t);
+        uint32_t stack = TG_STACK(t);
+        tg_writer_add_features(&tg_g.w, TG_FEAT_EXEC_FAIL);
+        tg_emit1(t, TG_EV_EXEC_FAIL, 0, 0, stack, tg_now(), (uint64_t)err, 0);
+        tg_idle(t);
+    }
+    errno = err;
+    return r;
+}
+
 TG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     exec_begin();
-    return tg_pass_execve(path, argv, envp);
+    return exec_failed(tg_pass_execve(path, argv, envp));
 }
 
 TG_EXPORT int execv(const char *path, char *const argv[])
 {
     exec_begin();
-    return tg_pass_execv(path, argv);
+    return exec_failed(tg_pass_execv(path, argv));
 }
 
 TG_EXPORT int execvp(const char *file, char *const argv[])
 {
     exec_begin();
-    return tg_pass_execvp(file, argv);
+    return exec_failed(tg_pass_execvp(file, argv));
 }
 
 TG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     exec_begin();
-    return tg_pass_execvpe(file, argv, envp);
+    return exec_failed(tg_pass_execvpe(file, argv, envp));
 }
 
 TG_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     exec_begin();
-    return tg_pass_fexecve(fd, argv, envp);
+    return exec_failed(tg_pass_fexecve(fd, argv, envp));
 }
 
 /* The execl family: the arguments become an argv on the stack and go to
@@ -137,7 +160,7 @@ TG_EXPORT int execl(const char *path, const char *arg, ...)
     COLLECT_ARGS(argv, arg, arg)
     va_end(ap_);
     exec_begin();
-    return tg_pass_execv(path, (char *const *)argv);
+    return exec_failed(tg_pass_execv(path, (char *const *)argv));
 }
 
 TG_EXPORT int execlp(const char *file, const char *arg, ...)
@@ -145,7 +168,7 @@ TG_EXPORT int execlp(const char *file, const char *arg, ...)
     COLLECT_ARGS(argv, arg, arg)
     va_end(ap_);
     exec_begin();
-    return tg_pass_execvp(file, (char *const *)argv);
+    return exec_failed(tg_pass_execvp(file, (char *const *)argv));
 }
 
 TG_EXPORT int execle(const char *path, const char *arg, ...)
@@ -154,5 +177,5 @@ TG_EXPORT int execle(const char *path, const char *arg, ...)
     char *const *envp = va_arg(ap_, char *const *);   /* after the NULL */
     va_end(ap_);
     exec_begin();
-    return tg_pass_execve(path, (char *const *)argv, envp);
+    return exec_failed(tg_pass_execve(path, (char *const *)argv, envp));
 }

@@ -446,7 +446,19 @@ int tg_tui_model_add(struct tg_tui_model *m, const struct tg_ev *ev)
             if (o->pub.process != ev->process || o->exited)
                 continue;
             o->exited = true;
+            o->exec_ended = ev->p1 == TG_EXIT_EXEC;
             o->pub.end_ts = ts;
+            if (o != t)
+                thread_refresh(m, o, ts);
+        }
+        break;
+    case TG_EV_EXEC_FAIL:           /* the exec's exit is void: its threads go on */
+        for (size_t i = 0; i < m->nthr; i++) {
+            struct tg_thr *o = m->thr[i];
+            if (o->pub.process != ev->process || !o->exec_ended)
+                continue;
+            o->exited = o->exec_ended = false;
+            o->pub.end_ts = 0;
             if (o != t)
                 thread_refresh(m, o, ts);
         }

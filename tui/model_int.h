@@ -111,6 +111,7 @@ struct tg_thr {
     uint32_t blocked_obj;
     uint64_t blocked_ts;
     bool exited;
+    bool exec_ended;                /* exited by its process's exec, which may fail */
     struct tg_held *held;
     uint32_t nheld, capheld;
     struct tg_pending pend[8];

@@ -367,3 +367,28 @@ Test(api, lock_loops_taking_turns_on_two_mutexes, .init = gen_setup)
     cr_assert_eq(count_kind(TG_FIND_MISUSE, TG_MISUSE_UNLOCK_OTHER), 2);
     cr_assert_eq(count_kind(TG_FIND_LOCK_ORDER, -1), 0, "no thread held two locks");
 }
+
+/* A failed exec: the PROCESS_EXIT (exec) before it ended no thread for good,
+ * the real exit later ends them; a thread that ended before stays ended. */
+Test(api, failed_exec_keeps_threads_running, .init = setup_stats)
+{
+    start(0);
+    spawn(1);
+    spawn(2);
+    EV(.kind = TG_EV_THREAD_EXIT, .thread = 2);
+    uint64_t t2_end = NOW;
+    advance(1000);
+    EV(.kind = TG_EV_PROCESS_EXIT, .thread = 0, .p1 = TG_EXIT_EXEC);
+    EV(.kind = TG_EV_EXEC_FAIL, .thread = 0, .p0 = 2);
+    advance(50000);
+    lock(1, LA);
+    unlock(1, LA);
+    EV(.kind = TG_EV_PROCESS_EXIT, .thread = 0);
+    uint64_t exit_ts = NOW;
+    tg_contention_finish(C, NOW + 100000);
+    const struct tg_thread_stats *ts;
+    cr_assert_eq(tg_contention_threads(C, &ts), 3);
+    for (int i = 0; i < 3; i++)
+        cr_expect_eq(ts[i].end_ts, ts[i].thread == 2 ? t2_end : exit_ts, "thread %u",
+                     ts[i].thread);
+}

@@ -2,6 +2,7 @@
  * the writer; the reader returns them merged in time order, decoded, with
  * the thread, process, module and stack tables filled in. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -399,5 +400,71 @@ Test(roundtrip, thread_named_before_it_starts)
     cr_expect_eq(tg_trace_thread_by_pthread(t, 0, X), child);
     cr_expect_null(tg_trace_thread(t, m.owner)->name, "the caller keeps its own name");
     cr_expect_null(tg_trace_thread(t, a.owner)->name, "the previous holder is not renamed");
+    tg_trace_close(t);
+}
+
+/* EXEC_FAIL voids the PROCESS_EXIT (exec) before it: the process and its
+ * threads live on (a thread that had ended stays ended) until the real
+ * exit. */
+Test(roundtrip, failed_exec_voids_its_exit)
+{
+    char path[PATH_MAX];
+    tmp_trace_path(path, sizeof path);
+    static struct tg_writer w;
+    cr_assert_eq(tg_writer_open(&w, path, "execfail", "execfail"), 0);
+    struct tg_stream m, a, b;
+    tg_stream_init(&m, &w, w.first_thread);
+    tg_stream_init(&a, &w, tg_writer_new_thread(&w));
+    tg_stream_init(&b, &w, tg_writer_new_thread(&w));
+    uint64_t tick = tg_tick(w.clock);
+    tg_stream_emit1(&m, TG_EV_THREAD_START, 0, 0x7f0000000100ull, 0, tick += 10,
+                    1 | (uint64_t)TG_NO_THREAD << 32, 0);
+    tg_stream_emit1(&a, TG_EV_THREAD_START, 0, 0x7f00aaaa0000ull, 0, tick += 10,
+                    2 | (uint64_t)m.owner << 32, 0x1111);
+    tg_stream_emit1(&b, TG_EV_THREAD_START, 0, 0x7f00bbbb0000ull, 0, tick += 10,
+                    3 | (uint64_t)m.owner << 32, 0x2222);
+    tg_stream_emit(&b, TG_EV_THREAD_EXIT, 0, 0, 0, tick += 10);
+    tg_stream_emit1(&m, TG_EV_PROCESS_EXIT, 0, 0, 0, tick += 10, 0, TG_EXIT_EXEC);
+    tg_stream_emit1(&m, TG_EV_EXEC_FAIL, 0, 0, 0, tick += 10, ENOENT, 0);
+    tg_stream_emit(&a, TG_EV_MUTEX_ACQ, 0, 0x5000, 0, tick += 10);
+    tg_stream_emit1(&m, TG_EV_PROCESS_EXIT, 0, 0, 0, tick += 10, 4 << 8, TG_EXIT_NORMAL);
+    tg_writer_add_features(&w, TG_FEAT_EXEC_FAIL);
+    tg_stream_close(&m);
+    tg_stream_close(&a);
+    tg_stream_close(&b);
+    tg_writer_finish(&w, 4 << 8);
+
+    struct tg_trace *t;
+    cr_assert_eq(tg_trace_open(path, 0, &t, NULL, 0), 0);
+    struct tg_ev ev;
+    uint64_t b_end = 0, exit_ts = 0;
+    bool failed = false;
+    int r;
+    while ((r = tg_trace_next(t, &ev)) == 1) {
+        const struct tg_process_info *p = tg_trace_process(t, 0);
+        if (ev.kind == TG_EV_THREAD_EXIT)
+            b_end = ev.ts;
+        if (ev.kind == TG_EV_PROCESS_EXIT && ev.p1 == TG_EXIT_EXEC) {
+            cr_expect(p->exited, "an exec's exit ends the process until voided");
+            cr_expect_neq(tg_trace_thread(t, a.owner)->end_ts, 0);
+        }
+        if (ev.kind == TG_EV_EXEC_FAIL) {
+            failed = true;
+            cr_expect_eq(ev.p0, ENOENT);
+            cr_expect_not(p->exited, "the exec failed: the process goes on");
+            cr_expect_eq(tg_trace_thread(t, m.owner)->end_ts, 0);
+            cr_expect_eq(tg_trace_thread(t, a.owner)->end_ts, 0);
+            cr_expect_eq(tg_trace_thread(t, b.owner)->end_ts, b_end, "ended before: stays ended");
+        }
+        if (ev.kind == TG_EV_PROCESS_EXIT && ev.p1 == TG_EXIT_NORMAL)
+            exit_ts = ev.ts;
+    }
+    cr_assert_eq(r, 0);
+    cr_assert(failed);
+    const struct tg_process_info *p = tg_trace_process(t, 0);
+    cr_expect(p->exited);
+    cr_expect_eq(p->exit_status, 4 << 8);
+    cr_expect_eq(tg_trace_thread(t, a.owner)->end_ts, exit_ts);
+    cr_expect_eq(tg_trace_thread(t, m.owner)->end_ts, exit_ts);
     tg_trace_close(t);
 }

@@ -2,6 +2,7 @@
  * traced program behaves as an untraced one (output, status, errno). */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -371,5 +372,51 @@ Test(process, fork_while_threads_write, .timeout = 60)
     }
     cr_expect_eq(forks, 20);
     cr_expect_eq(exits, 20, "every child ended and said so");
+    TRACED_DONE();
+}
+
+/* A failed exec returns and the image goes on: each PROCESS_EXIT (exec)
+ * written before the call is voided by an EXEC_FAIL with the errno right
+ * after it, and the process ends once, at its real exit. */
+Test(process, failed_exec_does_not_end_the_process)
+{
+    TRACED_RUN(0, "exec_fail");
+    struct tg_trace_summary sum;
+    tg_trace_summary(e.t, &sum);
+    cr_expect(sum.features & TG_FEAT_EXEC_FAIL);
+    cr_expect_eq(sum.processes, 2, "the fork child; no exec'd image");
+    size_t voided = 0, ends = 0;
+    long last = -1;
+    for (size_t i = 0; i < e.n; i++) {
+        const struct tg_ev *x = &e.v[i];
+        if (x->process != 0)
+            continue;
+        if (x->kind == TG_EV_EXEC_FAIL) {
+            cr_expect_eq(x->p0, ENOENT);
+            long pe = -1;
+            for (size_t k = 0; k < i; k++)
+                if (e.v[k].thread == x->thread)
+                    pe = (long)k;
+            cr_assert_geq(pe, 0);
+            cr_expect_eq(e.v[pe].kind, TG_EV_PROCESS_EXIT, "the thread's record before it");
+            cr_expect_eq(e.v[pe].p1, TG_EXIT_EXEC);
+            voided++;
+        }
+        if (x->kind == TG_EV_PROCESS_EXIT && x->p1 != TG_EXIT_EXEC) {
+            ends++;
+            last = (long)i;
+        }
+    }
+    cr_expect_eq(voided, 2);
+    cr_expect_eq(ends, 1);
+    cr_assert_geq(last, 0);
+    cr_expect_eq(tr_count(&e, TG_EV_FORK, ANY_OBJ), 1);
+    const struct tg_process_info *p = tg_trace_process(e.t, 0);
+    cr_assert_not_null(p);
+    cr_expect(p->exited);
+    cr_expect_eq(p->exit_status, 0);
+    const struct tg_thread_info *main_t = tg_trace_thread(e.t, p->first_thread);
+    cr_assert_not_null(main_t);
+    cr_expect_eq(main_t->end_ts, e.v[last].ts, "main lives to the real exit");
     TRACED_DONE();
 }

@@ -238,6 +238,23 @@ Test(model, barrier_and_process_exit)
     cr_expect_eq(state_at(m, 1, 20), TG_TUI_ST_EXITED, "every thread of the process ends");
 }
 
+Test(model, failed_exec_revives_the_process)
+{
+    start(m, 0, 0);
+    start(m, 1, 1);
+    start(m, 2, 2);
+    ev(m, 5, 2, TG_EV_THREAD_EXIT, 0);
+    ev(m, 10, 1, TG_EV_BARRIER_WAIT, 0xbb);
+    struct tg_ev x = { .ts = 20, .thread = 0, .kind = TG_EV_PROCESS_EXIT, .p1 = TG_EXIT_EXEC };
+    cr_assert_eq(tg_tui_model_add(m, &x), 0);
+    cr_expect_eq(state_at(m, 1, 20), TG_TUI_ST_EXITED);
+    ev_p0(m, 21, 0, TG_EV_EXEC_FAIL, 0, 2);
+    cr_expect_eq(state_at(m, 0, 22), TG_TUI_ST_RUN, "the exec failed: main goes on");
+    cr_expect_eq(state_at(m, 1, 22), TG_TUI_ST_WAIT_BARRIER, "and its threads, as they were");
+    cr_expect_eq(state_at(m, 2, 22), TG_TUI_ST_EXITED, "a thread that had ended stays ended");
+    cr_expect_eq(tg_tui_model_thread(m, tg_tui_model_thread_lane(m, 1))->end_ts, 0);
+}
+
 Test(model, failed_trylock_is_a_mark_not_a_hold)
 {
     start(m, 0, 1);

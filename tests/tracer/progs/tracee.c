@@ -477,6 +477,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "fork") == 0) return mode_fork();
     if (strcmp(mode, "exec") == 0) return mode_exec(argv[0]);
     if (strcmp(mode, "exec_target") == 0) return mode_exec_target();
+    if (strcmp(mode, "exec_fail") == 0) return mode_exec_fail();
     if (strcmp(mode, "errno") == 0) return mode_errno();
     if (strcmp(mode, "exit") == 0 && argc == 4) return mode_exit(argv[2], atoi(argv[3]));
     if (strcmp(mode, "kill") == 0 && argc == 3) return mode_kill(atoi(argv[2]));

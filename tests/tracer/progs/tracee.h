@@ -27,6 +27,7 @@ extern pthread_cond_t cv;
 int mode_fork(void);
 int mode_exec(const char *self);
 int mode_exec_target(void);
+int mode_exec_fail(void);
 int mode_errno(void);
 int mode_exit(const char *how, int code);
 int mode_kill(int pairs);

@@ -326,3 +326,24 @@ int mode_vfork(void)
     return 0;
 }
 
+
+/* Two execs that fail (no such file, on a path and through PATH); the
+ * program goes on, takes a lock, forks, and ends once. */
+int mode_exec_fail(void)
+{
+    errno = 0;
+    CHECK(execl("/nonexistent/prog", "x", (char *)NULL) == -1 && errno == ENOENT);
+    char *argv[] = { "no-such-prog-xyz", NULL };
+    errno = 0;
+    CHECK(execvp("no-such-prog-xyz", argv) == -1 && errno == ENOENT);
+    pthread_mutex_lock(&m);
+    pthread_mutex_unlock(&m);
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+    return 0;
+}
