@@ -1,13 +1,21 @@
 /* Starting PROGRAM under the tracer: finding libtangle.so, building the
  * child's environment (the tracer is preloaded into PROGRAM only, never into
- * tangle), and posix_spawn, whose exec errors come back synchronously so
- * 126/127 are decided before anything runs. */
+ * tangle), and fork + exec, whose exec errors come back synchronously (a
+ * close-on-exec pipe) so 126/127 are decided before anything runs.
+ *
+ * PROGRAM dies with tangle (PR_SET_PDEATHSIG, SIGKILL): a tangle killed by a
+ * signal it cannot catch or does not forward (SIGKILL from a CI runner's
+ * timeout, the OOM killer) would otherwise leave PROGRAM running with no
+ * one reading its trace. Only PROGRAM itself: the processes it starts keep
+ * their own lives, as under a shell. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -120,40 +128,69 @@ static char **child_environ(const struct tg_launch *l, char *owned[4])
     return env;
 }
 
+/* The child between fork and exec: only async-signal-safe calls. Writes
+ * the exec's errno to FD and exits if it fails. */
+static void child(const struct tg_launch *l, char **env, pid_t parent, int fd)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)            /* tangle died before the prctl */
+        _exit(127);
+    int err = 0;
+    if (l->stdout_fd >= 0 && dup2(l->stdout_fd, STDOUT_FILENO) < 0)
+        err = errno;
+    if (!err && l->stderr_fd >= 0 && dup2(l->stderr_fd, STDERR_FILENO) < 0)
+        err = errno;
+    if (!err) {
+        /* tangle blocks nothing the program should see; dispositions tangle
+         * set (its forwarding handlers) are reset by exec, ignored ones are
+         * inherited as from any shell */
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execvpe(l->argv[0], l->argv, env);
+        err = errno;
+    }
+    ssize_t w = write(fd, &err, sizeof err);
+    (void)w;
+    _exit(127);
+}
+
 pid_t tg_launch_spawn(const struct tg_launch *l)
 {
     char *owned[4] = { NULL };
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t actions;
-    sigset_t none;
-    pid_t pid = -1;
-
     char **env = child_environ(l, owned);
-    if (!env || !owned[0] || !owned[1] || (l->watch && !owned[2])) {
-        for (int i = 0; i < 4; i++)
-            free(owned[i]);
-        free(env);
-        errno = ENOMEM;
-        return -TG_STATUS_FAILED;
-    }
-
-    /* tangle blocks nothing the program should see; dispositions tangle
-     * set (its forwarding handlers) are reset by exec, ignored ones are
-     * inherited as from any shell */
-    sigemptyset(&none);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    posix_spawn_file_actions_init(&actions);
+    int fds[2] = { -1, -1 };
+    pid_t pid = -1;
     int err = 0;
-    if (l->stdout_fd >= 0)
-        err = posix_spawn_file_actions_adddup2(&actions, l->stdout_fd, STDOUT_FILENO);
-    if (!err && l->stderr_fd >= 0)
-        err = posix_spawn_file_actions_adddup2(&actions, l->stderr_fd, STDERR_FILENO);
-    int spawn_err = err ? 0 : posix_spawnp(&pid, l->argv[0], &actions, &attr, l->argv, env);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
 
+    if (!env || !owned[0] || !owned[1] || (l->watch && !owned[2]))
+        err = ENOMEM;
+    else if (pipe2(fds, O_CLOEXEC) != 0)
+        err = errno;
+    else {
+        pid_t parent = getpid();
+        pid = fork();
+        if (pid == 0)
+            child(l, env, parent, fds[1]);
+        if (pid < 0)
+            err = errno;
+    }
+    int exec_err = 0;
+    if (fds[1] >= 0)
+        close(fds[1]);
+    if (pid > 0) {
+        /* EOF: the exec happened (the pipe closed with it) */
+        ssize_t n;
+        while ((n = read(fds[0], &exec_err, sizeof exec_err)) < 0 && errno == EINTR)
+            ;
+        if (n != (ssize_t)sizeof exec_err)
+            exec_err = 0;
+        else
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+    }
+    if (fds[0] >= 0)
+        close(fds[0]);
     for (int i = 0; i < 4; i++)
         free(owned[i]);
     free(env);
@@ -161,10 +198,10 @@ pid_t tg_launch_spawn(const struct tg_launch *l)
         errno = err;
         return -TG_STATUS_FAILED;
     }
-    if (spawn_err) {
-        errno = spawn_err;
+    if (exec_err) {
+        errno = exec_err;
         /* env(1)'s convention: not found is 127, any other exec failure 126 */
-        return spawn_err == ENOENT ? -TG_STATUS_NOT_FOUND : -TG_STATUS_CANNOT_EXEC;
+        return exec_err == ENOENT ? -TG_STATUS_NOT_FOUND : -TG_STATUS_CANNOT_EXEC;
     }
     return pid;
 }

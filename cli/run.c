@@ -4,9 +4,10 @@
  *
  * Signals. PROGRAM stays in tangle's process group, so a terminal's Ctrl-C,
  * Ctrl-\ and hangup reach it directly from the kernel, as they reach every
- * command of a pipeline. tangle catches SIGINT, SIGTERM, SIGHUP and SIGQUIT
- * while PROGRAM runs: one the kernel sent to the whole group (si_code
- * SI_KERNEL: the terminal) is not forwarded, so PROGRAM never gets it twice;
+ * command of a pipeline. tangle catches SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+ * SIGUSR1 and SIGUSR2 while PROGRAM runs: one the kernel sent to the whole
+ * group (si_code SI_KERNEL: the terminal) is not forwarded, so PROGRAM never
+ * gets it twice;
  * one a process sent to tangle (kill, timeout, a CI runner) is forwarded to
  * PROGRAM. Either way tangle stays to read the rest of the trace and report.
  * Once PROGRAM has ended, these signals end tangle as usual.
@@ -60,7 +61,7 @@ static const char usage[] =
 
 /* The pid signals are forwarded to: > 0 while PROGRAM runs, 0 otherwise. */
 static volatile sig_atomic_t forward_pid;
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {

@@ -413,8 +413,9 @@ def check_on_deadlock(tmp):
 
 
 def check_forward(tmp):
-    """A signal sent to tangle (not by the terminal) reaches PROGRAM once."""
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    """A signal sent to tangle (not by the terminal) reaches PROGRAM once;
+    a tangle killed outright takes PROGRAM with it."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
         trace = os.path.join(tmp, f"fwd{int(sig)}.trace")
         p = spawn_run(trace, sample("semaphore_pool"), "1000")
         ok(len(wait_for_events(trace, "SEM_ACQ")) > 0, "program is running")
@@ -423,6 +424,27 @@ def check_forward(tmp):
         ok(r.status == 128 + sig, f"{sig.name} to tangle ends PROGRAM: {128 + sig}", r.err)
         ok(f"killed by signal {sig.name}" in r.err.replace("\n       ", " "),
            f"summary says {sig.name}", r.err)
+    trace = os.path.join(tmp, "fwd-kill.trace")
+    p = spawn_run(trace, sample("semaphore_pool"), "5000")    # runs 25 s on its own
+    acq = wait_for_events(trace, "SEM_ACQ")
+    ok(len(acq) > 0, "program is running")
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()                            # not its pipes: PROGRAM holds them too
+    if acq:
+        pid, gone = int(acq[0].group(2)), False
+        for _ in range(100):            # dead: gone, or a zombie until init reaps it
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    gone = re.search(r"^State:\s+Z", f.read(), re.M) is not None
+            except FileNotFoundError:
+                gone = True
+            if gone:
+                break
+            time.sleep(0.02)
+        ok(gone, "PROGRAM dies with a tangle killed by SIGKILL")
+        if not gone:
+            os.kill(pid, signal.SIGKILL)
+    p.communicate()
 
 
 def check_terminal_interrupt(tmp):
