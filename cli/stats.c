@@ -3,8 +3,7 @@
  * changes (what mutrace prints); per thread: time running, waiting in
  * tracked calls, sleeping. The numbers come from the detectors' contention
  * analysis (detectors.h), the same the TUI's stats view shows; this file
- * adds the semaphores' rows, names, sorts and prints them. */
-#include <errno.h>
+ * names, sorts and prints them. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,141 +41,6 @@ struct lock_row {
     const struct tg_lock_stats *st;
     char *name;
 };
-
-/* ---- semaphores ----
- * The contention analysis counts a thread's semaphore waits but keeps no
- * row per semaphore. A semaphore has no owner: acquisitions, contended
- * ones (a SEM_REQ before the SEM_ACQ) and waits are counted; holds and
- * owner changes have no meaning for it. */
-struct sem_wait {
-    uint32_t sem;                 /* row + 1, 0 when the thread waits for none */
-    uint64_t since;
-};
-
-struct sem_table {
-    struct tg_lock_stats *rows;
-    size_t n, cap;
-    struct tg_u64map index;       /* (process << 48 | address) → row + 1 */
-    struct sem_wait *waits;       /* by thread index */
-    size_t nwaits;
-};
-
-static bool is_sem_event(unsigned kind)
-{
-    return kind >= TG_EV_SEM_INIT && kind <= TG_EV_SEM_POST;
-}
-
-/* The row of EV's semaphore; a successful SEM_INIT starts a new one. */
-static struct tg_lock_stats *sem_row(struct sem_table *st, const struct tg_ev *ev, bool fresh)
-{
-    uint64_t *slot = tg_u64map_slot(&st->index, (uint64_t)ev->process << 48 |
-                                                (ev->obj & 0xffffffffffffull));
-    uint32_t generation = 0;
-
-    if (!slot)
-        return NULL;
-    if (*slot) {
-        if (!fresh)
-            return &st->rows[*slot - 1];
-        generation = st->rows[*slot - 1].generation + 1;
-    }
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 16;
-        struct tg_lock_stats *p = realloc(st->rows, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        st->rows = p;
-        st->cap = cap;
-    }
-    st->rows[st->n] = (struct tg_lock_stats){
-        .process = ev->process, .kind = TG_OBJ_SEM, .addr = ev->obj,
-        .generation = generation, .site_stack = ev->stack, .site_is_init = fresh,
-    };
-    *slot = ++st->n;
-    return &st->rows[st->n - 1];
-}
-
-static struct sem_wait *sem_wait_of(struct sem_table *st, uint32_t thread)
-{
-    if (thread >= (1u << 22))     /* not a thread index a trace allocates */
-        return NULL;
-    if (thread >= st->nwaits) {
-        size_t n = st->nwaits ? st->nwaits : 64;
-        while (n <= thread)
-            n *= 2;
-        struct sem_wait *p = realloc(st->waits, n * sizeof *p);
-        if (!p)
-            return NULL;
-        memset(p + st->nwaits, 0, (n - st->nwaits) * sizeof *p);
-        st->waits = p;
-        st->nwaits = n;
-    }
-    return &st->waits[thread];
-}
-
-static void sem_waited(struct tg_lock_stats *row, uint64_t since, uint64_t until)
-{
-    uint64_t d = until > since ? until - since : 0;
-    row->total_wait_ns += d;
-    if (d > row->max_wait_ns)
-        row->max_wait_ns = d;
-}
-
-/* 0, or -ENOMEM. */
-static int sem_feed(struct sem_table *st, const struct tg_ev *ev)
-{
-    if (!is_sem_event(ev->kind) || ev->kind == TG_EV_SEM_DESTROY)
-        return 0;
-    if (ev->kind == TG_EV_SEM_INIT && ev->result != TG_OK)
-        return 0;
-    struct tg_lock_stats *row = sem_row(st, ev, ev->kind == TG_EV_SEM_INIT);
-    struct sem_wait *w = sem_wait_of(st, ev->thread);
-    if (!row || (!w && ev->thread < (1u << 22)))
-        return -ENOMEM;
-    uint32_t me = (uint32_t)(row - st->rows) + 1;
-    bool waited = w && w->sem == me;
-
-    switch (ev->kind) {
-    case TG_EV_SEM_REQ:
-        if (w)
-            *w = (struct sem_wait){ me, ev->ts };
-        break;
-    case TG_EV_SEM_ACQ:
-    case TG_EV_SEM_FAIL:
-        if (waited) {
-            sem_waited(row, w->since, ev->ts);
-            w->sem = 0;
-        }
-        if (ev->kind == TG_EV_SEM_FAIL) {
-            row->failed++;
-            break;
-        }
-        row->acquisitions++;
-        row->contended += waited;
-        break;
-    case TG_EV_SEM_TRY:
-        row->acquisitions += ev->result == TG_OK;
-        break;
-    }
-    return 0;
-}
-
-/* Waits still open when the trace ended count as waits, as for locks. */
-static void sem_finish(struct sem_table *st, uint64_t end_ts)
-{
-    for (size_t i = 0; i < st->nwaits; i++)
-        if (st->waits[i].sem) {
-            sem_waited(&st->rows[st->waits[i].sem - 1], st->waits[i].since, end_ts);
-            st->waits[i].sem = 0;
-        }
-}
-
-static void sem_free(struct sem_table *st)
-{
-    free(st->rows);
-    free(st->waits);
-    tg_u64map_free(&st->index);
-}
 
 enum sort_key { SORT_CONTENDED, SORT_WAIT, SORT_MAX_WAIT, SORT_HOLD, SORT_ACQUIRED,
                 SORT_CHANGES, SORT_NAME };
@@ -318,11 +182,10 @@ static bool name_processes(struct lock_row *rows, size_t n, struct tg_trace *t)
 }
 
 /* Everything is read: names, sorts and prints the tables. */
-static int print_tables(struct tg_contention *c, const struct sem_table *sems,
-                        struct tg_trace *t, long top)
+static int print_tables(struct tg_contention *c, struct tg_trace *t, long top)
 {
     const struct tg_lock_stats *ls;
-    size_t nlocks = tg_contention_locks(c, &ls), n = nlocks + sems->n;
+    size_t n = tg_contention_locks(c, &ls);
     struct lock_row *rows = calloc(n ? n : 1, sizeof *rows);
     struct tg_symbols *syms = tg_symbols_new(t);
     struct tg_names *names = tg_names_new(t, syms);
@@ -334,7 +197,7 @@ static int print_tables(struct tg_contention *c, const struct sem_table *sems,
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        rows[i].st = i < nlocks ? &ls[i] : &sems->rows[i - nlocks];
+        rows[i].st = &ls[i];
         if (!(rows[i].name = lock_name(syms, rows[i].st))) {
             tg_cli_error("out of memory");
             status = TG_STATUS_FAILED;
@@ -399,7 +262,6 @@ int tg_cmd_stats(int argc, char **argv)
         return bad;
     struct tg_trace *t;
     struct tg_contention *cs = NULL;
-    struct sem_table sems = { 0 };
     struct tg_ev ev;
     int r = 0, err = 0;
 
@@ -407,8 +269,7 @@ int tg_cmd_stats(int argc, char **argv)
     if (status)
         return status;
     if ((err = tg_contention_new(&cs)) == 0)
-        while ((r = tg_trace_next(t, &ev)) > 0 && (err = tg_contention_feed(cs, &ev)) == 0 &&
-               (err = sem_feed(&sems, &ev)) == 0)
+        while ((r = tg_trace_next(t, &ev)) > 0 && (err = tg_contention_feed(cs, &ev)) == 0)
             ;
     if (err < 0) {
         tg_cli_error("%s: cannot compute the statistics: %s", path, strerror(-err));
@@ -417,10 +278,8 @@ int tg_cmd_stats(int argc, char **argv)
         status = tg_cli_trace_error(path, t, r);
     } else {
         tg_contention_finish(cs, tg_trace_now(t));
-        sem_finish(&sems, tg_trace_now(t));
-        status = print_tables(cs, &sems, t, top);
+        status = print_tables(cs, t, top);
     }
-    sem_free(&sems);
     tg_contention_free(cs);
     tg_trace_close(t);
     return status;

@@ -324,10 +324,35 @@ int tg_contention_feed(struct tg_contention *c, const struct tg_ev *ev)
         acquired(c, l, ev->thread, TG_MODE_EXCL, ev->ts);
         break;
     }
-    case TG_EV_SEM_REQ: case TG_EV_BARRIER_WAIT: case TG_EV_JOIN_REQ:
+    /* A semaphore has a row like a lock, with acquisitions, contended
+     * ones (a SEM_REQ before the SEM_ACQ) and waits; no owner, so no holds
+     * and no owner changes: any thread may post what another took. */
+    case TG_EV_SEM_INIT:
+        if (ev->result == TG_OK && lock_of(c, ev, TG_OBJ_SEM, true) == NONE)
+            return -ENOMEM;
+        break;
+    case TG_EV_SEM_REQ:
+        if ((l = lock_of(c, ev, TG_OBJ_SEM, false)) == NONE)
+            return -ENOMEM;
+        wait_begin(t, ev->ts, l);
+        break;
+    case TG_EV_SEM_ACQ: case TG_EV_SEM_FAIL:
+        if ((l = lock_of(c, ev, TG_OBJ_SEM, false)) == NONE)
+            return -ENOMEM;
+        lock_wait_done(c, t, l, ev->ts, ev->kind == TG_EV_SEM_ACQ);
+        c->locks[l].acquisitions += ev->kind == TG_EV_SEM_ACQ;
+        break;
+    case TG_EV_SEM_TRY:
+        if (ev->result == TG_OK) {
+            if ((l = lock_of(c, ev, TG_OBJ_SEM, false)) == NONE)
+                return -ENOMEM;
+            c->locks[l].acquisitions++;
+        }
+        break;
+    case TG_EV_BARRIER_WAIT: case TG_EV_JOIN_REQ:
         wait_begin(t, ev->ts, NONE);
         break;
-    case TG_EV_SEM_ACQ: case TG_EV_SEM_FAIL: case TG_EV_BARRIER_DONE: case TG_EV_JOIN_DONE:
+    case TG_EV_BARRIER_DONE: case TG_EV_JOIN_DONE:
         wait_end(c, t, ev->ts);
         break;
     case TG_EV_SLEEP_BEGIN:

@@ -268,7 +268,7 @@ void tg_analysis_counters(const struct tg_analysis *a, struct tg_analysis_counte
  * tg_analysis (feed it the same events). */
 struct tg_lock_stats {
     uint32_t process;
-    uint8_t  kind;              /* TG_OBJ_MUTEX / RWLOCK / SPIN */
+    uint8_t  kind;              /* TG_OBJ_MUTEX / RWLOCK / SPIN / SEM (no holds, no owner changes) */
     uint8_t  mtype;
     uint64_t addr;
     uint32_t generation;
