@@ -213,17 +213,27 @@ void tg_writer_release_tail(struct tg_writer *w, const struct tg_chunk_header *c
     /* a full chunk (most of them) has no page to give back: no lock */
     if (used + sizeof *c + 4096 > TG_CHUNK_SIZE || tg_writer_lock(w) < 0)
         return;
+    uint64_t batch[TG_WRITER_TAIL_BATCH];
+    uint32_t n = 0;
+    int fd = -1;
     w->tails[w->ntails++] = (uint64_t)((const uint8_t *)c - (const uint8_t *)w->hdr);
     if (w->ntails == TG_WRITER_TAIL_BATCH) {
-        if (check_fd(w) == 0)
-            for (uint32_t i = 0; i < w->ntails; i++) {
-                const struct tg_chunk_header *t = (const void *)((const uint8_t *)w->hdr
-                                                                 + w->tails[i]);
-                punch_tail(w->fd, w->tails[i], __atomic_load_n(&t->used, __ATOMIC_ACQUIRE));
-            }
+        /* punched once the lock is let go (claims wait for it), through a
+         * duplicate of the descriptor: the program may close or reuse the
+         * number of w->fd meanwhile. Closed chunks are nobody's to write. */
+        if (check_fd(w) == 0 && (fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
+            memcpy(batch, w->tails, sizeof batch);
+            n = w->ntails;
+        }
         w->ntails = 0;
     }
     tg_writer_unlock(w);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct tg_chunk_header *t = (const void *)((const uint8_t *)w->hdr + batch[i]);
+        punch_tail(fd, batch[i], __atomic_load_n(&t->used, __ATOMIC_ACQUIRE));
+    }
+    if (fd >= 0)
+        close(fd);
 }
 
 /* Maps SIZE bytes of the file at an address aligned to 2 MiB (so that
