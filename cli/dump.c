@@ -46,13 +46,7 @@ struct dump {
     signed char *thread_ok;       /* per thread index: -1 unknown, 0/1 */
     size_t nthread_ok;
     bool kind_ok[TG_EV_COUNT];
-    struct tg_u64map created;     /* (process << 48 | pthread_t) → thread index + 1 */
 };
-
-static uint64_t pthread_key(uint32_t process, uint64_t pthread)
-{
-    return (uint64_t)process << 48 | (pthread & 0xffffffffffffull);
-}
 
 /* Whether any comma-separated item of LIST satisfies MATCH(item, ctx). */
 static bool list_any(const char *list, bool (*match)(const char *item, const void *ctx),
@@ -126,20 +120,14 @@ static bool thread_selected(struct dump *d, uint32_t thread)
 static void pthread_name(struct dump *d, uint32_t process, uint64_t pthread, char *buf,
                          size_t len)
 {
-    const uint64_t *created = tg_u64map_find(&d->created, pthread_key(process, pthread));
-    const struct tg_thread_info *ti;
+    uint32_t index = tg_trace_pthread_target(d->trace, process, pthread);
 
-    if (created) {
-        uint32_t index = (uint32_t)(*created - 1);
-        if (tg_trace_thread(d->trace, index))
-            snprintf(buf, len, "%s", tg_names_thread(d->names, index));
-        else
-            snprintf(buf, len, "T%" PRIu32, index);
-    } else if ((ti = tg_trace_thread_by_pthread(d->trace, process, pthread))) {
-        snprintf(buf, len, "%s", tg_names_thread(d->names, ti->index));
-    } else {
+    if (index == TG_NO_THREAD)
         snprintf(buf, len, "0x%" PRIx64, pthread);
-    }
+    else if (tg_trace_thread(d->trace, index))
+        snprintf(buf, len, "%s", tg_names_thread(d->names, index));
+    else
+        snprintf(buf, len, "T%" PRIu32, index);
 }
 
 /* The OBJECT column: what the event is about, named. */
@@ -326,16 +314,6 @@ static void renamed(struct dump *d, const struct tg_ev *ev)
         d->thread_ok[ti->index] = -1;
 }
 
-/* THREAD_CREATE tells which thread a pthread_t is before the thread starts
- * (pthread_t values are reused after a join: the latest create wins). */
-static void thread_created(struct dump *d, const struct tg_ev *ev)
-{
-    uint64_t *slot = tg_u64map_slot(&d->created, pthread_key(ev->process, ev->obj));
-
-    if (slot)
-        *slot = (uint64_t)(uint32_t)ev->p0 + 1;
-}
-
 static int dump_events(struct dump *d, const char *path, bool follow)
 {
     struct tg_ev ev;
@@ -345,8 +323,6 @@ static int dump_events(struct dump *d, const char *path, bool follow)
         while ((r = tg_trace_next(d->trace, &ev)) > 0) {
             if (ev.kind == TG_EV_THREAD_NAME)
                 renamed(d, &ev);
-            if (ev.kind == TG_EV_THREAD_CREATE && ev.result == TG_OK)
-                thread_created(d, &ev);
             if (selected(d, &ev))
                 print_event(d, &ev, stdout);
         }
@@ -448,6 +424,5 @@ int tg_cmd_dump(int argc, char **argv)
     tg_symbols_free(d.syms);
     tg_trace_close(d.trace);
     free(d.thread_ok);
-    tg_u64map_free(&d.created);
     return status;
 }

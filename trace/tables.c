@@ -291,22 +291,19 @@ const struct tg_thread_info *tg_trace_thread_by_pthread(struct tg_trace *t, uint
     return e->thread == TG_NO_THREAD ? NULL : tg_trace_thread(t, e->thread);
 }
 
-/* The index of the thread THREAD_NAME EV renames: OBJ's holder in the
- * caller's process (a thread created with it and not started yet comes
- * first: its pthread_t is a reused one), or the caller for OBJ 0. */
-static uint32_t name_target(struct tg_trace *t, const struct rstream *s, const struct tg_ev *ev)
+uint32_t tg_trace_pthread_target(struct tg_trace *t, uint32_t process, uint64_t pthread)
 {
-    if (ev->obj == 0)
-        return s->thread;
     if (t->pmap_cap == 0)
         return TG_NO_THREAD;
-    const struct pthread_ent *e = pmap_slot(t, s->process, ev->obj);
+    const struct pthread_ent *e = pmap_slot(t, process, pthread);
     return e->created != TG_NO_THREAD ? e->created : e->thread;
 }
 
+/* THREAD_NAME renames OBJ's thread in the caller's process, or the caller
+ * for OBJ 0. */
 static void rename_thread(struct tg_trace *t, const struct rstream *s, const struct tg_ev *ev)
 {
-    uint32_t target = name_target(t, s, ev);
+    uint32_t target = ev->obj ? tg_trace_pthread_target(t, s->process, ev->obj) : s->thread;
     if (target >= TG_MAX_THREADS || ev->str == NULL)
         return;                   /* unknown (or a corrupt index) */
     char *name = tg_reader_strdup(t, ev->str, strlen(ev->str));

@@ -147,6 +147,10 @@ const struct tg_process_info *tg_trace_process(struct tg_trace *t, uint32_t inde
 const struct tg_thread_info *tg_trace_thread_by_pthread(struct tg_trace *t,
                                                         uint32_t process,
                                                         uint64_t pthread);
+/* The index of the thread a call on PTHREAD in PROCESS acts on: one created
+ * with it that has not started yet (its creator may name, join or detach it
+ * first), else its latest started holder; TG_NO_THREAD if none. */
+uint32_t tg_trace_pthread_target(struct tg_trace *t, uint32_t process, uint64_t pthread);
 bool tg_trace_stack(struct tg_trace *t, uint32_t id, const uint64_t **frames,
                     uint32_t *nframes);
 /* Modules of PROCESS (inherited from its parent for a fork child that has

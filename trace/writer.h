@@ -115,6 +115,10 @@ struct tg_stream {
  * something that is not a trace this writer can append to. */
 int tg_writer_open(struct tg_writer *w, const char *path, const char *program,
                    const char *cmdline);
+
+/* The executable's path into BUF (LEN > 0), "" if it cannot be had; its
+ * length. Works after main() left through pthread_exit. */
+size_t tg_writer_self_exe(char *buf, size_t len);
 /* In a fork child: new process index and PROCESS record (parent = the
  * forking process). The mapping is inherited; nothing is reopened. The
  * child's thread must then start a fresh stream with w->first_thread: the

@@ -141,10 +141,10 @@ static size_t read_cmdline(char *buf, size_t len)
     return got;
 }
 
-/* The executable's path. /proc/self is the main thread's entry, whose exe
- * link is gone once main() has left through pthread_exit while other
- * threads run on, so the calling thread's own entry is asked first. */
-static size_t self_exe(char *buf, size_t len)
+/* /proc/self is the main thread's entry, whose exe link is gone once
+ * main() has left through pthread_exit while other threads run on, so the
+ * calling thread's own entry is asked first. */
+size_t tg_writer_self_exe(char *buf, size_t len)
 {
     ssize_t n = readlink("/proc/thread-self/exe", buf, len - 1);
     if (n <= 0)
@@ -159,7 +159,7 @@ static int write_process(struct tg_writer *w, uint32_t parent, bool exec,
 {
     enum { CMD_MAX = 4096 };
     char exe[PATH_MAX];
-    size_t exe_len = self_exe(exe, sizeof exe);
+    size_t exe_len = tg_writer_self_exe(exe, sizeof exe);
     size_t cmd_len = cmdline ? strnlen(cmdline, CMD_MAX - 1) : CMD_MAX - 1;
     uint32_t max = (uint32_t)(sizeof(struct tg_meta_process) + exe_len + 1 + cmd_len + 1);
 
@@ -295,7 +295,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     const char *name = info->dlpi_name ? info->dlpi_name : "";
     char path[PATH_MAX];
     if (name[0] == '\0') {
-        if (self_exe(path, sizeof path) == 0)
+        if (tg_writer_self_exe(path, sizeof path) == 0)
             return 0;                  /* the main program unnamed: readers take
                                         * the newest record, "" would hide its name */
     } else if (strchr(name, '/') == NULL) {

@@ -249,11 +249,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
     if (path == NULL || path[0] == '\0') {
         if (ms->n != 0)
             return 0;                /* the vdso */
-        /* /proc/self/exe is gone once main() left through pthread_exit */
-        ssize_t k = readlink("/proc/thread-self/exe", dst, sizeof ms->paths[0] - 1);
-        if (k <= 0)
-            k = readlink("/proc/self/exe", dst, sizeof ms->paths[0] - 1);
-        dst[k > 0 ? k : 0] = '\0';
+        tg_writer_self_exe(dst, sizeof ms->paths[0]);
     } else {
         if (strstr(path, "linux-vdso") != NULL)
             return 0;
